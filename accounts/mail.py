@@ -1,0 +1,65 @@
+"""Every e-mail leaves through the task queue, so a slow mail server never blocks a request."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+from django_tasks import default_task_backend
+from django_tasks_db import DatabaseBackend
+
+
+def message_to_payload(message: EmailMessage) -> dict[str, Any]:
+    attachments = []
+    for attachment in message.attachments:
+        filename, content, mimetype = attachment
+        raw = content.encode() if isinstance(content, str) else content
+        attachments.append([filename, base64.b64encode(raw).decode(), mimetype])
+    return {
+        "subject": str(message.subject),
+        "body": str(message.body),
+        "from_email": message.from_email,
+        "to": list(message.to),
+        "cc": list(message.cc),
+        "bcc": list(message.bcc),
+        "reply_to": list(message.reply_to),
+        "headers": dict(message.extra_headers),
+        "alternatives": [[str(c), m] for c, m in getattr(message, "alternatives", [])],
+        "attachments": attachments,
+    }
+
+
+def payload_to_message(payload: dict[str, Any]) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=payload["subject"],
+        body=payload["body"],
+        from_email=payload["from_email"],
+        to=payload["to"],
+        cc=payload["cc"],
+        bcc=payload["bcc"],
+        reply_to=payload["reply_to"],
+        headers=payload["headers"],
+    )
+    for content, mimetype in payload["alternatives"]:
+        message.attach_alternative(content, mimetype)
+    for filename, content, mimetype in payload["attachments"]:
+        message.attach(filename, base64.b64decode(content), mimetype)
+    return message
+
+
+class TaskEmailBackend(BaseEmailBackend):
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        from accounts.tasks import deliver_email
+
+        for message in email_messages:
+            payload = message_to_payload(message)
+            if isinstance(default_task_backend, DatabaseBackend):
+                # Same database, same transaction: the mail exists exactly when the change does.
+                deliver_email.enqueue(payload)
+            else:
+                transaction.on_commit(lambda payload=payload: deliver_email.enqueue(payload))
+        return len(email_messages)
