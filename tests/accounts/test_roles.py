@@ -1,0 +1,89 @@
+"""Each role's pages refuse the other roles; a user with several roles sees each."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.roles import Role
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+ROLE_PAGES = {
+    Role.CANDIDATE: "candidate_home",
+    Role.HR: "hr_home",
+    Role.CHAIR: "chair_home",
+    Role.EXAMINER: "examiner_home",
+    Role.SUPERVISOR: "supervisor_home",
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_role_pages_admit_only_their_role(role: Role, make_user) -> None:
+    secret = None if role == Role.CANDIDATE else "JBSWY3DPEHPK3PXP"
+    user = make_user(f"{role.name.lower()}@example.vn", role, mfa_secret=secret)
+    client = client_for(user)
+    for page_role, url_name in ROLE_PAGES.items():
+        status = client.get(reverse(url_name)).status_code
+        assert status == (200 if page_role == role else 403), (role, url_name, status)
+
+
+@pytest.mark.parametrize("url_name", [*ROLE_PAGES.values(), "staff_list"])
+def test_anonymous_users_are_sent_to_login(url_name: str) -> None:
+    response = Client().get(reverse(url_name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_forbidden_page_explains_itself_in_vietnamese(candidate) -> None:
+    response = client_for(candidate).get(reverse("hr_home"))
+    assert response.status_code == 403
+    assert "Không có quyền truy cập" in response.content.decode()
+
+
+def test_user_with_several_roles_sees_each_in_the_navigation(make_user) -> None:
+    user = make_user("multi@example.vn", Role.CHAIR, Role.EXAMINER, mfa_secret="JBSWY3DPEHPK3PXP")
+    html = client_for(user).get(reverse("home")).content.decode()
+    assert reverse("chair_home") in html and reverse("examiner_home") in html
+    assert reverse("hr_home") not in html
+
+
+def test_hr_invites_a_staff_member_who_sets_a_password_from_the_email(hr_officer, mailoutbox) -> None:
+    client = client_for(hr_officer)
+    response = client.post(
+        reverse("staff_list"),
+        {"full_name": "Võ  Thị Ánh", "email": "Anh.Vo@Example.vn", "roles": [Role.EXAMINER.value]},
+    )
+    assert response.status_code == 302
+    from accounts.models import User
+
+    invited = User.objects.get(email="anh.vo@example.vn")
+    assert invited.full_name == "Võ Thị Ánh" and invited.roles == {Role.EXAMINER.value}
+    assert not invited.has_usable_password()
+    link = [line for line in mailoutbox[-1].body.splitlines() if "/password/reset/key/" in line][0]
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    invitee = Client()
+    page = invitee.get("/" + path, follow=True)
+    form_url = page.redirect_chain[-1][0]
+    invitee.post(form_url, {"password1": "Examiner-Pass-99", "password2": "Examiner-Pass-99"})
+    invited.refresh_from_db()
+    assert invited.check_password("Examiner-Pass-99")
+
+
+def test_invite_with_an_existing_email_changes_nothing(hr_officer, candidate) -> None:
+    client = client_for(hr_officer)
+    response = client.post(
+        reverse("staff_list"), {"full_name": "X", "email": candidate.email, "roles": [Role.HR.value]}
+    )
+    assert response.status_code == 200
+    candidate.refresh_from_db()
+    assert candidate.roles == {Role.CANDIDATE.value}
+
+
+def test_non_hr_staff_cannot_invite(examiner) -> None:
+    response = client_for(examiner).post(
+        reverse("staff_list"), {"full_name": "X", "email": "x@example.vn", "roles": [Role.HR.value]}
+    )
+    assert response.status_code == 403
