@@ -7,13 +7,11 @@ from allauth.account.models import EmailAddress
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 
 from accounts.models import User, normalise_name
+from accounts.notifications import notify
 
 
 def build_password_setup_url(user: User) -> str:
@@ -32,14 +30,13 @@ def invite_staff(*, invited_by: User, email: str, full_name: str, roles: Iterabl
     user = User.objects.create_user(email=email, full_name=normalise_name(full_name))
     user.groups.set(roles)
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
-    context = {
-        "user": user,
-        "invited_by": invited_by,
-        "setup_url": build_password_setup_url(user),
-        "roles": [group.name for group in roles],
-    }
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("accounts/email/staff_invite_subject.txt", context).strip()
-        body = render_to_string("accounts/email/staff_invite_message.txt", context)
-    send_mail(subject, body, None, [user.email])
+    notify(
+        user=user,
+        template="accounts/email/staff_invite",
+        context={
+            "invited_by": invited_by,
+            "setup_url": build_password_setup_url(user),
+            "roles": [group.name for group in roles],
+        },
+    )
     return user

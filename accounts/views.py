@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -13,7 +14,7 @@ from accounts.models import User
 from accounts.permissions import can_manage_staff, role_required
 from accounts.roles import STAFF_ROLES, Role
 from accounts.services import invite_staff
-from exams.models import Campaign
+from exams.models import Campaign, Post
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -27,7 +28,17 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.CANDIDATE)
 def candidate_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/candidate_home.html")
+    applications = request.user.applications.select_related(  # type: ignore[union-attr]
+        "post__organisation", "post__campaign"
+    ).order_by("-created_at")
+    context = {
+        "applications": applications,
+        "profile": getattr(request.user, "profile", None),
+        "open_posts": Post.objects.public()
+        .filter(application_opens__lte=timezone.now(), application_closes__gt=timezone.now())
+        .select_related("organisation")[:20],
+    }
+    return render(request, "accounts/candidate_home.html", context)
 
 
 @role_required(Role.HR)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "exams",
     "candidates",
     "scoring",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -250,3 +251,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Dossier limits (per file, per application) and the image pixel cap (decompression bombs).
+DOSSIER_MAX_FILE_BYTES = envint("DOSSIER_MAX_FILE_MB", 10) * 1024 * 1024
+DOSSIER_MAX_TOTAL_BYTES = envint("DOSSIER_MAX_TOTAL_MB", 50) * 1024 * 1024
+DOSSIER_MAX_PIXELS = envint("DOSSIER_MAX_PIXELS", 40_000_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = DOSSIER_MAX_FILE_BYTES + 1024 * 1024

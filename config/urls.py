@@ -21,4 +21,8 @@ urlpatterns = [
     path("examiner/", account_views.examiner_home, name="examiner_home"),
     path("supervisor/", account_views.supervisor_home, name="supervisor_home"),
     path("admin/", admin.site.urls),
+    path("supervisor/audit/", include("audit.urls")),
+    path("", include("exams.urls")),
+    path("", include("candidates.urls")),
+    path("hr/", include("candidates.screening_urls")),
 ]

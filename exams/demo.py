@@ -36,33 +36,89 @@ def seed_organisations() -> dict[str, Organisation]:
     return orgs
 
 
-def seed_campaigns(orgs: dict[str, Organisation]) -> list[Campaign]:
-    # Fixed dates keep the demo identical on every run; the window is relative
-    # to today's year so that it is open whenever the demo is started.
-    today = timezone.localdate()
-    opens = datetime(today.year, today.month, 1, 8, 0, tzinfo=VN) - timedelta(days=30)
-    closes = opens + timedelta(days=120)
+STANDARDS = {
+    "min_degree": 2,
+    "min_political_theory": 3,
+    "min_state_management": 2,
+    "min_language": 3,
+    "min_years_service": 5,
+    "min_years_in_current_post": 2,
+    "min_years_management": 2,
+    "requires_plan_or_nomination": True,
+    "requires_no_discipline": True,
+    "min_rating_years": 3,
+    "full_term_years": 5,
+    "standards_text": (
+        "Tốt nghiệp đại học trở lên; cao cấp lý luận chính trị; chương trình chuyên viên chính; "
+        "ngoại ngữ bậc 3 (B1) trở lên; có ít nhất 5 năm công tác, 2 năm giữ chức vụ hiện tại; "
+        "trong quy hoạch hoặc được đề cử; 3 năm liền kề hoàn thành tốt nhiệm vụ trở lên; "
+        "đủ tuổi công tác trọn một nhiệm kỳ 5 năm."
+    ),
+}
+
+
+PostSpec = tuple[Organisation, str, int]
+
+
+def ensure_campaign(
+    *, title: str, authority: Organisation, status: str, opens: datetime, posts: tuple[PostSpec, ...]
+) -> tuple[Campaign, list[Post]]:
+    closes = opens + timedelta(days=30)
     campaign, _ = Campaign.objects.update_or_create(
-        title="Thi tuyển chức danh lãnh đạo, quản lý tỉnh Quảng Nam năm 2026",
+        title=title,
         defaults={
-            "authority": orgs["UBND tỉnh Quảng Nam"],
+            "authority": authority,
             "description": "Kỳ thi tuyển cạnh tranh các chức danh lãnh đạo cấp sở, cấp phòng và đơn vị sự nghiệp.",
-            "status": Campaign.Status.ANNOUNCED,
+            "status": status,
             "announced_at": opens - timedelta(days=7),
             "min_candidates_per_post": 2,
+            "written_exam_date": (closes + timedelta(days=30)).date(),
+            "oral_exam_date": (closes + timedelta(days=40)).date(),
+            "results_date": (closes + timedelta(days=45)).date(),
         },
     )
-    posts = (
-        ("Sở Y tế", "Phó Giám đốc Sở Y tế", 1),
-        ("Sở Nội vụ", "Phó Giám đốc Sở Nội vụ", 1),
-        ("Bệnh viện Đa khoa tỉnh Quảng Nam", "Phó Giám đốc Bệnh viện Đa khoa tỉnh", 2),
-        ("Phòng Nội vụ thành phố Tam Kỳ", "Trưởng phòng Nội vụ thành phố Tam Kỳ", 1),
-    )
-    for org_name, title, vacancies in posts:
-        Post.objects.update_or_create(
+    result = []
+    for organisation, post_title, vacancies in posts:
+        post, _ = Post.objects.update_or_create(
             campaign=campaign,
-            organisation=orgs[org_name],
-            title=title,
-            defaults={"vacancies": vacancies, "application_opens": opens, "application_closes": closes},
+            organisation=organisation,
+            title=post_title,
+            defaults={
+                "vacancies": vacancies,
+                "application_opens": opens,
+                "application_closes": closes,
+                "planned_appointment_date": (closes + timedelta(days=60)).date(),
+                **STANDARDS,
+            },
         )
-    return [campaign]
+        result.append(post)
+    return campaign, result
+
+
+def seed_campaigns(orgs: dict[str, Organisation]) -> dict[str, list[Post]]:
+    # Windows are anchored to the first day of the current month, so the demo stays the same on
+    # every run within a month and the "open" campaign is open whenever the demo is started.
+    today = timezone.localdate()
+    month_start = datetime(today.year, today.month, 1, 8, 0, tzinfo=VN)
+    _, open_posts = ensure_campaign(
+        title="Thi tuyển chức danh lãnh đạo, quản lý tỉnh Quảng Nam năm 2026 (đợt 2)",
+        authority=orgs["UBND tỉnh Quảng Nam"],
+        status=Campaign.Status.ANNOUNCED,
+        opens=month_start - timedelta(days=10),
+        posts=(
+            (orgs["Sở Y tế"], "Phó Giám đốc Sở Y tế", 1),
+            (orgs["Sở Nội vụ"], "Phó Giám đốc Sở Nội vụ", 1),
+            (orgs["Bệnh viện Đa khoa tỉnh Quảng Nam"], "Phó Giám đốc Bệnh viện Đa khoa tỉnh", 2),
+        ),
+    )
+    _, screening_posts = ensure_campaign(
+        title="Thi tuyển chức danh lãnh đạo, quản lý tỉnh Quảng Nam năm 2026 (đợt 1)",
+        authority=orgs["UBND tỉnh Quảng Nam"],
+        status=Campaign.Status.SCREENING,
+        opens=month_start - timedelta(days=75),
+        posts=(
+            (orgs["Sở Tài chính"], "Phó Giám đốc Sở Tài chính", 1),
+            (orgs["Phòng Nội vụ thành phố Tam Kỳ"], "Trưởng phòng Nội vụ thành phố Tam Kỳ", 1),
+        ),
+    )
+    return {"open": open_posts, "screening": screening_posts}

@@ -138,3 +138,110 @@ def require_service(url_variable: str, what: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return url
+
+
+# --- Campaigns, posts and candidates' profiles --------------------------------
+
+
+@pytest.fixture
+def organisation(db: None):
+    from exams.models import Organisation
+
+    province = Organisation.objects.create(name="UBND tỉnh Quảng Nam", kind=Organisation.Kind.PROVINCE)
+    return Organisation.objects.create(name="Sở Y tế", kind=Organisation.Kind.DEPARTMENT, parent=province)
+
+
+@pytest.fixture
+def make_post(organisation):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exams.models import Campaign, Post
+
+    def make(
+        *, opens_in_days: float = -1, closes_in_days: float = 10, status: str = Campaign.Status.ANNOUNCED, **fields
+    ):
+        now = timezone.now()
+        campaign = Campaign.objects.create(
+            title=fields.pop("campaign_title", "Thi tuyển lãnh đạo 2026"),
+            authority=organisation.parent,
+            status=status,
+            announced_at=None if status == Campaign.Status.DRAFT else now - timedelta(days=5),
+        )
+        defaults = {
+            "title": "Phó Giám đốc Sở Y tế",
+            "vacancies": 1,
+            "application_opens": now + timedelta(days=opens_in_days),
+            "application_closes": now + timedelta(days=closes_in_days),
+            "min_rating_years": None,
+            "min_degree": 2,
+        }
+        return Post.objects.create(campaign=campaign, organisation=organisation, **{**defaults, **fields})
+
+    return make
+
+
+@pytest.fixture
+def open_post(make_post):
+    return make_post()
+
+
+PROFILE_DEFAULTS = {
+    "date_of_birth": "1980-05-17",
+    "gender": "male",
+    "ethnicity": "Kinh",
+    "phone": "0905123456",
+    "address": "12 Phan Chu Trinh, Tam Kỳ",
+    "degree_level": 3,
+    "degree_field": "Y tế công cộng",
+    "degree_institution": "Đại học Y Dược Huế",
+    "degree_year": 2003,
+    "political_theory": 3,
+    "state_management": 2,
+    "language_level": 4,
+    "service_start": "2004-09-01",
+    "current_organisation": "Bệnh viện Đa khoa tỉnh Quảng Nam",
+    "current_position": "Trưởng khoa",
+    "current_post_since": "2018-01-01",
+    "in_succession_plan": True,
+    "nominated": False,
+    "discipline_in_force": False,
+}
+
+
+@pytest.fixture
+def make_profile(db: None):
+    from datetime import date
+
+    from candidates.models import CandidateProfile, WorkHistory
+
+    def make(user: User, *, citizen_id: str = "049080000001", **fields) -> CandidateProfile:
+        data = {**PROFILE_DEFAULTS, **fields}
+        for key in ("date_of_birth", "service_start", "current_post_since"):
+            if isinstance(data.get(key), str):
+                data[key] = date.fromisoformat(data[key])
+        profile = CandidateProfile.objects.create(user=user, full_name=user.full_name, citizen_id=citizen_id, **data)
+        WorkHistory.objects.create(
+            profile=profile,
+            organisation="Bệnh viện Đa khoa tỉnh",
+            position="Trưởng khoa",
+            start=date(2018, 1, 1),
+            is_management=True,
+        )
+        return profile
+
+    return make
+
+
+def pdf_bytes(text: str = "Sơ yếu lý lịch") -> bytes:
+    import io
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer)
+    canvas.drawString(72, 720, text)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()

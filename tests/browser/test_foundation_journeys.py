@@ -27,7 +27,7 @@ def test_candidate_signs_up_verifies_by_email_and_reaches_their_home(page: Page,
     page.goto(f"{base}/accounts/signup/")
     expect(page.locator("h1")).to_have_text("Đăng ký")
     page.fill("input[name=full_name]", "Nguyễn Thị Mai Anh")
-    page.fill("input[name=email]", "maianh@example.vn")
+    page.fill("input[name=email]", "mai.anh.signup@example.vn")
     page.fill("input[name=password1]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
     page.locator("main form button[type=submit]").first.click()
@@ -37,7 +37,7 @@ def test_candidate_signs_up_verifies_by_email_and_reaches_their_home(page: Page,
     page.goto(link.replace("http://testserver", base).replace("https://testserver", base))
     page.locator("main form button[type=submit]").first.click()
 
-    sign_in(page, base, "maianh@example.vn")
+    sign_in(page, base, "mai.anh.signup@example.vn")
     page.goto(f"{base}/")
     page.get_by_role("link", name="Hồ sơ dự tuyển của tôi").first.click()
     expect(page.locator("h1")).to_have_text("Hồ sơ dự tuyển của tôi")

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.demo import DEMO_PASSWORD, STAFF_ACCOUNTS, candidate_email, seed_accounts
+from candidates.demo import seed_applications
 from exams.demo import seed_campaigns, seed_organisations
 
 
@@ -21,9 +22,11 @@ class Command(BaseCommand):
         if not settings.DEBUG and not options["force"]:
             raise CommandError("seed_demo creates accounts with a known password: refused with DEBUG off.")
         with transaction.atomic():
-            seed_accounts()
+            accounts = seed_accounts()
             orgs = seed_organisations()
-            seed_campaigns(orgs)
+            posts = seed_campaigns(orgs)
+            hr = next(user for user in accounts["staff"] if user.email == "hr@demo.hientai.vn")
+            seed_applications(open_posts=posts["open"], screening_posts=posts["screening"], hr=hr)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         if not options["quiet_accounts"]:
             self.print_accounts()
