@@ -1,0 +1,692 @@
+"""Marking: scripts and codes, random draws, marks, disagreements, reopening and the reveal.
+
+Every write locks what it changes, runs in one transaction and records an audit event in it.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from audit.services import record
+from candidates.models import Application
+from config.errors import Refused
+from exams.models import (
+    Attendance,
+    Campaign,
+    ConflictDeclaration,
+    Escalation,
+    ExamPart,
+    ExamRules,
+    MarkingMode,
+    Panel,
+    PanelCandidate,
+    Relation,
+)
+from exams.services import current_rules
+from scoring import rules as rule_maths
+from scoring.models import Draw, Mark, MarkerAssignment, OralSlot, ReopenRequest, Resolution, Reveal, Script
+
+MARKERS_PER_SCRIPT = 2
+
+
+def part_of(campaign: Campaign, part_code: str) -> tuple[ExamRules, ExamPart]:
+    rules = current_rules(campaign)
+    if rules is None:
+        raise Refused(_("The campaign has no approved rules."), code="no_rules")
+    part = next((p for p in rules.parts.all() if p.code == part_code), None)
+    if part is None:
+        raise Refused(_("The rules define no such part."), code="no_part")
+    return rules, part
+
+
+def new_seed() -> str:
+    return secrets.token_hex(16)
+
+
+# --- Scripts and draws ----------------------------------------------------------------
+
+
+@transaction.atomic
+def create_scripts(*, campaign: Campaign, part_code: str, by: User) -> list[Script]:
+    """One anonymous script per candidate who sat the part (absentees get none)."""
+    _rules, part = part_of(campaign, part_code)
+    if part.marking_mode != MarkingMode.BLIND_DOUBLE:
+        raise Refused(_("Only a blind part has anonymous scripts."), code="not_blind")
+    seats = PanelCandidate.objects.filter(panel__campaign=campaign, part_code=part_code).select_related("panel")
+    present = set(
+        Attendance.objects.filter(
+            session__campaign=campaign, session__part_code=part_code, status=Attendance.Status.PRESENT
+        ).values_list("application_id", flat=True)
+    )
+    existing = set(
+        Script.objects.filter(campaign=campaign, part_code=part_code).values_list("application_id", flat=True)
+    )
+    created = []
+    for seat in seats:
+        if seat.application_id in present and seat.application_id not in existing:
+            created.append(
+                Script.objects.create(
+                    campaign=campaign, part_code=part_code, application_id=seat.application_id, panel=seat.panel
+                )
+            )
+    # The code ↔ candidate table is the secret: the audit keeps only how many codes were made.
+    record(actor=by, action="scripts.create", obj=campaign, after={"part": part_code, "count": len(created)})
+    return created
+
+
+def conflicted_pairs(campaign: Campaign) -> set[tuple[int, int]]:
+    return set(
+        ConflictDeclaration.objects.filter(campaign=campaign)
+        .exclude(relation=Relation.NONE)
+        .values_list("examiner_id", "application_id")
+    )
+
+
+def undeclared(panel: Panel) -> list[tuple[int, int]]:
+    """(examiner, application) pairs of a panel still waiting for a declaration."""
+    members = list(panel.memberships.values_list("user_id", flat=True))
+    candidates = list(panel.candidates.values_list("application_id", flat=True))
+    declared = set(
+        ConflictDeclaration.objects.filter(examiner_id__in=members, application_id__in=candidates).values_list(
+            "examiner_id", "application_id"
+        )
+    )
+    return [(m, a) for m in members for a in candidates if (m, a) not in declared]
+
+
+@transaction.atomic
+def draw_markers(*, campaign: Campaign, part_code: str, by: User, seed: str | None = None) -> Draw:
+    """Two markers per script, drawn at random from its panel, never a conflicted examiner.
+
+    The draw is reproducible from its seed; the least-loaded eligible examiners are preferred so
+    that work is spread evenly, ties broken by the seeded generator.
+    """
+    seed = seed or new_seed()
+    rng = random.Random(seed)
+    scripts = list(
+        Script.objects.select_for_update()
+        .filter(campaign=campaign, part_code=part_code, assignments__isnull=True)
+        .select_related("panel")
+        .order_by("code")
+    )
+    if not scripts:
+        raise Refused(_("Every script already has its markers."), code="nothing_to_draw")
+    for panel in {s.panel for s in scripts}:
+        if undeclared(panel):
+            raise Refused(
+                _("Every examiner of panel %(panel)s must declare conflicts of interest before the draw.")
+                % {"panel": panel.name},
+                code="declarations_missing",
+            )
+    conflicts = conflicted_pairs(campaign)
+    members: dict[int, list[int]] = defaultdict(list)
+    for panel_id, user_id in Panel.members.through.objects.filter(
+        panel__campaign=campaign, panel__part_code=part_code
+    ).values_list("panel_id", "user_id"):
+        members[panel_id].append(user_id)
+    load: dict[int, int] = defaultdict(int)
+    draw = Draw.objects.create(campaign=campaign, part_code=part_code, kind=Draw.Kind.MARKERS, seed=seed, created_by=by)
+    assignments = []
+    for script in scripts:
+        eligible = [u for u in sorted(members[script.panel_id]) if (u, script.application_id) not in conflicts]
+        if len(eligible) < MARKERS_PER_SCRIPT:
+            raise Refused(
+                _("Panel %(panel)s has too few examiners without a conflict for one of its scripts.")
+                % {"panel": script.panel.name},
+                code="too_few_markers",
+            )
+        rng.shuffle(eligible)
+        chosen = sorted(eligible, key=lambda u: load[u])[:MARKERS_PER_SCRIPT]
+        for round_number, examiner_id in enumerate(chosen, start=1):
+            load[examiner_id] += 1
+            assignments.append(MarkerAssignment(script=script, examiner_id=examiner_id, round=round_number, draw=draw))
+    MarkerAssignment.objects.bulk_create(assignments)
+    draw.result = {"scripts": len(scripts), "assignments": len(assignments)}
+    draw.save(update_fields=["result"])
+    record(actor=by, action="draw.markers", obj=draw, campaign_id=campaign.pk, after={"seed": seed, **draw.result})
+    return draw
+
+
+@transaction.atomic
+def draw_oral_order(*, panel: Panel, by: User, seed: str | None = None) -> Draw:
+    if panel.oral_slots.exists():
+        raise Refused(_("The order of this panel has already been drawn."), code="already_drawn")
+    seed = seed or new_seed()
+    applications = list(panel.candidates.order_by("application__public_id").values_list("application_id", flat=True))
+    if not applications:
+        raise Refused(_("This panel has no candidate."), code="empty_panel")
+    order = applications[:]
+    random.Random(seed).shuffle(order)
+    draw = Draw.objects.create(
+        campaign=panel.campaign,
+        part_code=panel.part_code,
+        panel=panel,
+        kind=Draw.Kind.ORAL_ORDER,
+        seed=seed,
+        created_by=by,
+        result={"order": order},
+    )
+    OralSlot.objects.bulk_create(
+        OralSlot(panel=panel, application_id=app_id, position=position, draw=draw)
+        for position, app_id in enumerate(order, start=1)
+    )
+    record(
+        actor=by,
+        action="draw.oral_order",
+        obj=draw,
+        campaign_id=panel.campaign_id,
+        after={"seed": seed, "order": order},
+    )
+    return draw
+
+
+def withdraw_conflicted_examiner(*, declaration: ConflictDeclaration) -> None:
+    """A conflict declared after the draw: the examiner leaves that script; another is drawn."""
+    assignments = MarkerAssignment.objects.filter(
+        examiner=declaration.examiner, script__application=declaration.application
+    ).select_related("script")
+    for assignment in assignments:
+        script = assignment.script
+        if Mark.objects.filter(script=script, examiner=declaration.examiner, status=Mark.Status.SUBMITTED).exists():
+            raise Refused(_("A submitted mark cannot be withdrawn by a declaration; ask the chair."), code="marked")
+        Mark.objects.filter(script=script, examiner=declaration.examiner).delete()
+        round_number = assignment.round
+        assignment.delete()
+        _assign_extra_marker(script=script, round_number=round_number, by=declaration.examiner, kind=Draw.Kind.MARKERS)
+
+
+def _assign_extra_marker(*, script: Script, round_number: int, by: User, kind: str) -> MarkerAssignment:
+    conflicts = conflicted_pairs(script.campaign)
+    taken = set(script.assignments.values_list("examiner_id", flat=True))
+    eligible = sorted(
+        u
+        for u in script.panel.memberships.values_list("user_id", flat=True)
+        if u not in taken and (u, script.application_id) not in conflicts
+    )
+    if not eligible:
+        raise Refused(_("No examiner of the panel is free of conflict for this script."), code="no_marker")
+    seed = new_seed()
+    examiner_id = random.Random(seed).choice(eligible)
+    draw = Draw.objects.create(
+        campaign=script.campaign,
+        part_code=script.part_code,
+        panel=script.panel,
+        kind=kind,
+        seed=seed,
+        created_by=by,
+        result={"script": script.code, "round": round_number, "examiner": examiner_id},
+    )
+    assignment = MarkerAssignment.objects.create(script=script, examiner_id=examiner_id, round=round_number, draw=draw)
+    record(
+        actor=by, action=f"draw.{kind}", obj=draw, campaign_id=script.campaign_id, after={"seed": seed, **draw.result}
+    )
+    return assignment
+
+
+# --- Marks -----------------------------------------------------------------------------
+
+
+def _check_may_mark(*, examiner: User, application_id: int, panel: Panel) -> None:
+    declaration = ConflictDeclaration.objects.filter(examiner=examiner, application_id=application_id).first()
+    if declaration is None:
+        raise Refused(_("Declare any conflict of interest with this candidate before marking."), code="no_declaration")
+    if declaration.has_conflict:
+        raise Refused(_("You declared a conflict of interest: you cannot mark this candidate."), code="conflict")
+
+
+def marking_target(
+    *, examiner: User, campaign: Campaign, part_code: str, key: str
+) -> tuple[Application, Script | None, Panel]:
+    """What an examiner may mark, from the key they send: a script code (blind) or a slot (oral).
+
+    Anything not assigned to them is answered as if it did not exist.
+    """
+    _rules, part = part_of(campaign, part_code)
+    return _target_in(examiner=examiner, campaign=campaign, part=part, key=key)
+
+
+def _target_in(
+    *, examiner: User, campaign: Campaign, part: ExamPart, key: str
+) -> tuple[Application, Script | None, Panel]:
+    part_code = part.code
+    if part.marking_mode == MarkingMode.BLIND_DOUBLE:
+        assignment = (
+            MarkerAssignment.objects.select_related("script__panel", "script__application")
+            .filter(examiner=examiner, script__campaign=campaign, script__part_code=part_code, script__code=key)
+            .first()
+        )
+        if assignment is None:
+            raise Refused(_("This script is not assigned to you."), code="not_assigned")
+        return assignment.script.application, assignment.script, assignment.script.panel
+    slot = (
+        OralSlot.objects.select_related("panel", "application")
+        .filter(
+            panel__campaign=campaign,
+            panel__part_code=part_code,
+            panel__memberships__user=examiner,
+            pk=key if str(key).isdigit() else -1,
+        )
+        .first()
+    )
+    if slot is None:
+        raise Refused(_("This candidate is not assigned to you."), code="not_assigned")
+    return slot.application, None, slot.panel
+
+
+def _criteria_total(part: ExamPart, raw_criteria: dict[str, str]) -> tuple[dict[str, str], Decimal | None]:
+    criteria = list(part.criteria.all())
+    if not criteria:
+        return {}, None
+    values: dict[str, str] = {}
+    total, complete = Decimal(0), True
+    for criterion in criteria:
+        raw = raw_criteria.get(str(criterion.position), "")
+        if raw is None or str(raw).strip() == "":
+            complete = False  # a draft may leave criteria blank; the others are still kept and checked
+            continue
+        try:
+            value = rule_maths.parse_mark(raw, max_score=criterion.max_score, decimals=part.decimals)
+        except rule_maths.MarkError as error:
+            raise Refused(mark_message(error.code, criterion.max_score, part.decimals), code=error.code) from None
+        values[str(criterion.position)] = str(value)
+        total += value
+    return values, total if complete else None
+
+
+def mark_message(code: str, max_score: Decimal, decimals: int) -> str:
+    messages = {
+        "not_a_number": _("Enter a number, such as 72.5."),
+        "out_of_range": _("A mark must be between 0 and %(max)s."),
+        "too_many_decimals": _("A mark has at most %(decimals)d decimal(s)."),
+    }
+    return str(messages[code]) % {"max": f"{max_score.normalize():f}", "decimals": decimals}
+
+
+def _current_mark(examiner: User, application: Application, part_code: str) -> Mark | None:
+    return (
+        Mark.objects.select_for_update()
+        .filter(examiner=examiner, application=application, part_code=part_code, is_current=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def save_mark(
+    *,
+    examiner: User,
+    campaign: Campaign,
+    part_code: str,
+    key: str,
+    raw_value: str,
+    raw_criteria: dict[str, str] | None = None,
+    submit: bool = False,
+    source: str = "web",
+) -> Mark:
+    """Saves a draft as the examiner types, or submits it (which locks it)."""
+    _rules, part = part_of(campaign, part_code)
+    application, script, panel = _target_in(examiner=examiner, campaign=campaign, part=part, key=key)
+    _check_may_mark(examiner=examiner, application_id=application.pk, panel=panel)
+    criteria, total = _criteria_total(part, raw_criteria or {})
+    value: Decimal | None = total
+    if value is None and str(raw_value).strip() != "":
+        try:
+            value = rule_maths.parse_mark(raw_value, max_score=part.max_score, decimals=part.decimals)
+        except rule_maths.MarkError as error:
+            raise Refused(mark_message(error.code, part.max_score, part.decimals), code=error.code) from None
+    elif value is not None and value > part.max_score:
+        raise Refused(mark_message("out_of_range", part.max_score, part.decimals), code="out_of_range")
+    if submit and value is None:
+        raise Refused(_("Enter the mark before submitting."), code="empty")
+    mark = _current_mark(examiner, application, part_code)
+    if mark is not None and mark.status == Mark.Status.SUBMITTED:
+        raise Refused(
+            _("This mark is already submitted and locked; only the chair can reopen it."), code="already_submitted"
+        )
+    now = timezone.now()
+    before = None if mark is None else {"value": str(mark.value), "status": mark.status}
+    status = Mark.Status.SUBMITTED if submit else Mark.Status.DRAFT
+    submitted_at = now if submit else None
+    if mark is None:
+        try:
+            with transaction.atomic():
+                mark = Mark.objects.create(
+                    campaign=campaign,
+                    part_code=part_code,
+                    application=application,
+                    script=script,
+                    panel=panel,
+                    examiner=examiner,
+                    value=value,
+                    criteria=criteria,
+                    status=status,
+                    saved_at=now,
+                    submitted_at=submitted_at,
+                    source=source,
+                )
+        except IntegrityError:
+            # Two tabs created the same mark at once: the other one won; answer as a conflict.
+            raise Refused(
+                _("This mark was just saved from another window; reload the page."), code="concurrent_save"
+            ) from None
+    else:
+        mark.value, mark.criteria, mark.saved_at = value, criteria, now
+        mark.status, mark.submitted_at, mark.source = status, submitted_at, source
+        mark.save(update_fields=["value", "criteria", "saved_at", "status", "submitted_at", "source"])
+    if submit:
+        # record() holds the audit chain's head until commit: submissions are serialised from here on,
+        # so evaluate() below sees every mark of this candidate committed before this one.
+        record(
+            actor=examiner,
+            action="mark.submit",
+            obj=mark,
+            campaign_id=campaign.pk,
+            before=before,
+            after={"key": key, "value": str(value), "criteria": criteria, "source": source},
+        )
+        evaluate(campaign=campaign, part=part, application=application, by=examiner)
+    return mark
+
+
+def expected_markers(*, part: ExamPart, application: Application) -> set[int]:
+    if part.marking_mode == MarkingMode.BLIND_DOUBLE:
+        return set(
+            MarkerAssignment.objects.filter(script__application=application, script__part_code=part.code).values_list(
+                "examiner_id", flat=True
+            )
+        )
+    seat = PanelCandidate.objects.filter(application=application, part_code=part.code).first()
+    if seat is None:
+        return set()
+    members = set(seat.panel.memberships.values_list("user_id", flat=True))
+    conflicted = set(
+        ConflictDeclaration.objects.filter(application=application, examiner_id__in=members)
+        .exclude(relation=Relation.NONE)
+        .values_list("examiner_id", flat=True)
+    )
+    return members - conflicted
+
+
+def evaluate(*, campaign: Campaign, part: ExamPart, application: Application, by: User) -> Resolution | None:
+    """Once every expected mark is in, applies the bands; a third mark closes an escalation."""
+    rules = part.rules
+    submitted = list(
+        Mark.objects.filter(
+            application=application, part_code=part.code, is_current=True, status=Mark.Status.SUBMITTED
+        ).order_by("submitted_at", "pk")
+    )
+    expected = expected_markers(part=part, application=application)
+    if not expected or not expected <= {m.examiner_id for m in submitted}:
+        return None
+    current = (
+        Resolution.objects.select_for_update()
+        .filter(application=application, part_code=part.code, is_current=True)
+        .first()
+    )
+    values = [m.value for m in submitted]
+    snapshot_marks = [[str(m.public_id), str(m.value)] for m in submitted]
+    script = submitted[0].script
+    if current is not None and current.status == Resolution.Status.PENDING_THIRD and len(submitted) >= 3:
+        value = rule_maths.closest_pair_mean(values, part.decimals)
+        return _supersede(
+            current,
+            campaign=campaign,
+            part=part,
+            application=application,
+            script=script,
+            marks=snapshot_marks,
+            spread=current.spread,
+            band=Resolution.Band.ESCALATED,
+            status=Resolution.Status.FINAL,
+            value=value,
+            method="closest_pair_mean",
+            by=by,
+        )
+    if current is not None and current.status == Resolution.Status.FINAL:
+        return current
+    outcome = rule_maths.resolve(
+        values, mean_max=rules.mean_max_spread, escalate_min=rules.escalate_min_spread, decimals=part.decimals
+    )
+    if outcome.band == rule_maths.Band.MEAN:
+        status, method = Resolution.Status.FINAL, "mean"
+    elif outcome.band == rule_maths.Band.CHAIR:
+        status, method = Resolution.Status.PENDING_CHAIR, ""
+    elif rules.escalation == Escalation.THIRD_MARKER and part.marking_mode == MarkingMode.BLIND_DOUBLE:
+        status, method = Resolution.Status.PENDING_THIRD, ""
+    else:
+        status, method = Resolution.Status.PENDING_COUNCIL, ""
+    resolution = _supersede(
+        current,
+        campaign=campaign,
+        part=part,
+        application=application,
+        script=script,
+        marks=snapshot_marks,
+        spread=outcome.spread,
+        band=outcome.band,
+        status=status,
+        value=outcome.value,
+        method=method,
+        by=None,
+    )
+    if status == Resolution.Status.PENDING_THIRD and script is not None:
+        _assign_extra_marker(script=script, round_number=3, by=by, kind=Draw.Kind.THIRD_MARKER)
+    return resolution
+
+
+def _supersede(current: Resolution | None, *, by: User | None, reason: str = "", **fields: Any) -> Resolution:
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+    part: ExamPart = fields.pop("part")
+    resolution = Resolution.objects.create(
+        part_code=part.code,
+        reason=reason,
+        decided_by=by,
+        decided_at=timezone.now() if fields["status"] == Resolution.Status.FINAL else None,
+        **fields,
+    )
+    record(
+        actor=by,
+        action="resolution." + resolution.status,
+        obj=resolution,
+        campaign_id=resolution.campaign_id,
+        before=None if current is None else {"status": current.status, "value": str(current.value)},
+        after={
+            "band": resolution.band,
+            "spread": str(resolution.spread),
+            "value": str(resolution.value),
+            "method": resolution.method,
+            "reason": reason,
+            "marks": resolution.marks,
+        },
+    )
+    return resolution
+
+
+@transaction.atomic
+def decide_disagreement(*, resolution: Resolution, by: User, raw_value: str, reason: str) -> Resolution:
+    """The chair's decision (or the council's, recorded by the chair), with a reason."""
+    current = Resolution.objects.select_for_update().get(pk=resolution.pk)
+    if not current.is_current or current.status not in (
+        Resolution.Status.PENDING_CHAIR,
+        Resolution.Status.PENDING_COUNCIL,
+    ):
+        raise Refused(_("This disagreement is not waiting for a decision."), code="not_pending")
+    if not by.has_role("Council chair"):
+        raise Refused(_("Only the council chair decides a disagreement."), code="not_chair")
+    if not reason.strip():
+        raise Refused(_("Give the reason for the decision."), code="reason_required")
+    _rules, part = part_of(current.campaign, current.part_code)
+    try:
+        value = rule_maths.parse_mark(raw_value, max_score=part.max_score, decimals=part.decimals)
+    except rule_maths.MarkError as error:
+        raise Refused(mark_message(error.code, part.max_score, part.decimals), code=error.code) from None
+    values = [Decimal(v) for _id, v in current.marks]
+    if not min(values) <= value <= max(values):
+        raise Refused(_("The decided mark must lie between the lowest and the highest mark."), code="outside_marks")
+    return _supersede(
+        current,
+        by=by,
+        reason=reason.strip(),
+        campaign=current.campaign,
+        part=part,
+        application=current.application,
+        script=current.script,
+        marks=current.marks,
+        spread=current.spread,
+        band=current.band,
+        status=Resolution.Status.FINAL,
+        value=value,
+        method="chair" if current.band == Resolution.Band.CHAIR else "council",
+    )
+
+
+# --- Reopening a submitted mark (four eyes) --------------------------------------------------
+
+
+@transaction.atomic
+def request_reopen(*, mark: Mark, by: User, reason: str) -> ReopenRequest:
+    if mark.status != Mark.Status.SUBMITTED or not mark.is_current:
+        raise Refused(_("Only a submitted mark can be reopened."), code="not_submitted")
+    if not reason.strip():
+        raise Refused(_("Give the reason for reopening the mark."), code="reason_required")
+    if ReopenRequest.objects.filter(mark=mark, approved_at__isnull=True).exists():
+        raise Refused(_("A request to reopen this mark is already waiting."), code="pending")
+    request = ReopenRequest.objects.create(mark=mark, reason=reason.strip(), requested_by=by)
+    record(
+        actor=by,
+        action="mark.reopen_request",
+        obj=request,
+        campaign_id=mark.campaign_id,
+        after={"reason": request.reason},
+    )
+    return request
+
+
+@transaction.atomic
+def approve_reopen(*, request: ReopenRequest, by: User) -> Mark:
+    request = ReopenRequest.objects.select_for_update().select_related("mark").get(pk=request.pk)
+    if request.approved_at:
+        raise Refused(_("This request has already been approved."), code="approved")
+    if by.pk == request.requested_by_id:
+        raise Refused(_("A reopening must be approved by another person than the one who asked."), code="self_approval")
+    if not by.has_role("Council chair"):
+        raise Refused(_("Only the council chair approves a reopening."), code="not_chair")
+    old = Mark.objects.select_for_update().get(pk=request.mark_id)
+    old.is_current = False
+    old.save(update_fields=["is_current"])
+    new = Mark.objects.create(
+        campaign=old.campaign,
+        part_code=old.part_code,
+        application=old.application,
+        script=old.script,
+        panel=old.panel,
+        examiner=old.examiner,
+        value=old.value,
+        criteria=old.criteria,
+        supersedes=old,
+    )
+    Resolution.objects.filter(application=old.application, part_code=old.part_code, is_current=True).update(
+        is_current=False
+    )
+    request.approved_by, request.approved_at = by, timezone.now()
+    request.save(update_fields=["approved_by", "approved_at"])
+    record(
+        actor=by,
+        action="mark.reopen",
+        obj=old,
+        campaign_id=old.campaign_id,
+        before={"value": str(old.value), "status": old.status},
+        after={"new_mark": str(new.public_id)},
+    )
+    return new
+
+
+# --- Identity reveal (blind part), four eyes ----------------------------------------------
+
+
+def blocking_reveal(campaign: Campaign, part_code: str) -> int:
+    """Scripts of the part without a final resolution."""
+    scripts = Script.objects.filter(campaign=campaign, part_code=part_code)
+    final = Resolution.objects.filter(
+        campaign=campaign, part_code=part_code, is_current=True, status=Resolution.Status.FINAL
+    ).values("application_id")
+    return scripts.exclude(application_id__in=final).count()
+
+
+@transaction.atomic
+def request_reveal(*, campaign: Campaign, part_code: str, by: User) -> Reveal:
+    if not Script.objects.filter(campaign=campaign, part_code=part_code).exists():
+        raise Refused(_("This part has no script."), code="no_scripts")
+    pending = blocking_reveal(campaign, part_code)
+    if pending:
+        raise Refused(
+            _(
+                "%(count)d scripts are not finally marked: identities stay hidden until every mark is "
+                "submitted and every disagreement resolved."
+            )
+            % {"count": pending},
+            code="not_complete",
+        )
+    try:
+        with transaction.atomic():
+            reveal = Reveal.objects.create(campaign=campaign, part_code=part_code, requested_by=by)
+    except IntegrityError:
+        raise Refused(_("The reveal of this part has already been requested."), code="already_requested") from None
+    record(actor=by, action="reveal.request", obj=reveal, campaign_id=campaign.pk, after={"part": part_code})
+    return reveal
+
+
+@transaction.atomic
+def approve_reveal(*, reveal: Reveal, by: User) -> Reveal:
+    reveal = Reveal.objects.select_for_update().get(pk=reveal.pk)
+    if reveal.revealed_at:
+        raise Refused(_("Identities of this part are already revealed."), code="already_revealed")
+    if by.pk == reveal.requested_by_id:
+        raise Refused(_("The reveal must be approved by another person than the one who asked."), code="self_approval")
+    if blocking_reveal(reveal.campaign, reveal.part_code):
+        raise Refused(_("Some scripts are not finally marked."), code="not_complete")
+    reveal.approved_by, reveal.revealed_at = by, timezone.now()
+    reveal.save(update_fields=["approved_by", "revealed_at"])
+    mapping = dict(
+        Script.objects.filter(campaign=reveal.campaign, part_code=reveal.part_code).values_list(
+            "code", "application__public_id"
+        )
+    )
+    record(
+        actor=by,
+        action="reveal.approve",
+        obj=reveal,
+        campaign_id=reveal.campaign_id,
+        after={"part": reveal.part_code, "codes": {c: str(a) for c, a in sorted(mapping.items())}},
+    )
+    return reveal
+
+
+def is_revealed(campaign: Campaign, part_code: str) -> bool:
+    return Reveal.objects.filter(campaign=campaign, part_code=part_code, revealed_at__isnull=False).exists()
+
+
+def final_marks(campaign: Campaign, part_code: str) -> dict[int, Decimal]:
+    return dict(
+        Resolution.objects.filter(
+            campaign=campaign, part_code=part_code, is_current=True, status=Resolution.Status.FINAL
+        ).values_list("application_id", "value")
+    )
+
+
+def pending_resolutions(campaign: Campaign) -> Iterable[Resolution]:
+    return Resolution.objects.filter(campaign=campaign, is_current=True).filter(
+        Q(status=Resolution.Status.PENDING_CHAIR) | Q(status=Resolution.Status.PENDING_COUNCIL)
+    )

@@ -1,0 +1,216 @@
+"""The marking services end to end: scripts, draws, blind double marks, bands, reopen, reveal."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from audit.services import verify_chain
+from config.errors import Refused
+from exams import services as exam_services
+from exams.models import Relation
+from scoring import services
+from scoring.models import Draw, Mark, MarkerAssignment, Resolution, Script
+from tests.scoring.builders import build_marking_setup, scripts_with_markers, staff
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setup(make_post):
+    return build_marking_setup(make_post)
+
+
+def markers_of(script: Script):
+    return [a.examiner for a in script.assignments.order_by("round")]
+
+
+def mark(examiner, script: Script, value: str, *, submit: bool = True) -> Mark:
+    return services.save_mark(
+        examiner=examiner, campaign=script.campaign, part_code="written", key=script.code, raw_value=value, submit=submit
+    )
+
+
+def test_each_present_candidate_gets_one_script_with_a_random_code_and_two_markers(setup) -> None:
+    scripts_with_markers(setup)
+    scripts = list(Script.objects.all())
+    assert len(scripts) == 4
+    assert len({s.code for s in scripts}) == 4 and all(len(s.code) == 8 for s in scripts)
+    for script in scripts:
+        assert script.assignments.count() == 2
+    draw = Draw.objects.get(kind=Draw.Kind.MARKERS)
+    assert draw.seed == "seed-1"
+
+
+def test_the_draw_is_reproducible_from_its_seed(make_post) -> None:
+    setup = build_marking_setup(make_post)
+    services.create_scripts(campaign=setup.campaign, part_code="written", by=setup.hr)
+    services.draw_markers(campaign=setup.campaign, part_code="written", by=setup.hr, seed="fixed")
+    first = sorted((a.script.application_id, a.examiner_id, a.round) for a in MarkerAssignment.objects.all())
+    MarkerAssignment.objects.all().delete()
+    services.draw_markers(campaign=setup.campaign, part_code="written", by=setup.hr, seed="fixed")
+    again = sorted((a.script.application_id, a.examiner_id, a.round) for a in MarkerAssignment.objects.all())
+    assert first == again
+
+
+def test_a_declared_conflict_keeps_the_examiner_out_of_the_draw(make_post) -> None:
+    setup = build_marking_setup(make_post, declare=False)
+    conflicted, target = setup.examiners[0], setup.applications[0]
+    for examiner in setup.examiners:
+        for application in setup.applications:
+            relation = Relation.SIBLING if (examiner, application) == (conflicted, target) else Relation.NONE
+            exam_services.declare_conflict(examiner=examiner, application=application, relation=relation)
+    services.create_scripts(campaign=setup.campaign, part_code="written", by=setup.hr)
+    for seed in ("a", "b", "c", "d"):
+        MarkerAssignment.objects.all().delete()
+        services.draw_markers(campaign=setup.campaign, part_code="written", by=setup.hr, seed=seed)
+        assert not MarkerAssignment.objects.filter(examiner=conflicted, script__application=target).exists()
+
+
+def test_the_draw_waits_for_every_declaration(make_post) -> None:
+    setup = build_marking_setup(make_post, declare=False)
+    services.create_scripts(campaign=setup.campaign, part_code="written", by=setup.hr)
+    with pytest.raises(Refused) as refused:
+        services.draw_markers(campaign=setup.campaign, part_code="written", by=setup.hr)
+    assert refused.value.code == "declarations_missing"
+
+
+def test_marks_within_the_tolerance_resolve_to_the_mean(setup) -> None:
+    scripts_with_markers(setup)
+    script = Script.objects.first()
+    first, second = markers_of(script)
+    mark(first, script, "70")
+    assert not Resolution.objects.exists()  # the second mark is still missing
+    mark(second, script, "74,5")
+    resolution = Resolution.objects.get(is_current=True)
+    assert resolution.status == Resolution.Status.FINAL and resolution.value == Decimal("72.3")  # 72.25 half-up
+    assert resolution.band == "mean"
+
+
+def test_a_spread_between_the_bands_waits_for_the_chair_who_must_give_a_reason(setup) -> None:
+    scripts_with_markers(setup)
+    script = Script.objects.first()
+    first, second = markers_of(script)
+    mark(first, script, "60")
+    mark(second, script, "67")
+    pending = Resolution.objects.get(is_current=True)
+    assert pending.status == Resolution.Status.PENDING_CHAIR
+    with pytest.raises(Refused):
+        services.decide_disagreement(resolution=pending, by=setup.chair, raw_value="63", reason="")
+    with pytest.raises(Refused):
+        services.decide_disagreement(resolution=pending, by=setup.chair, raw_value="70", reason="outside")
+    final = services.decide_disagreement(resolution=pending, by=setup.chair, raw_value="63", reason="Sau trao đổi")
+    assert final.value == Decimal("63.0") and final.status == "final"
+    assert Resolution.objects.count() == 2  # the pending record stays, superseded
+    assert Mark.objects.filter(script=script).count() == 2  # raw marks untouched
+
+
+def test_a_large_spread_draws_a_third_marker_and_takes_the_closest_pair(setup) -> None:
+    scripts_with_markers(setup)
+    script = Script.objects.first()
+    first, second = markers_of(script)
+    mark(first, script, "50")
+    mark(second, script, "70")
+    assert Resolution.objects.get(is_current=True).status == Resolution.Status.PENDING_THIRD
+    third = MarkerAssignment.objects.get(script=script, round=3).examiner
+    assert third not in (first, second)
+    mark(third, script, "66")
+    final = Resolution.objects.get(is_current=True)
+    assert final.status == "final" and final.value == Decimal("68.0") and final.method == "closest_pair_mean"
+
+
+def test_bad_marks_and_strangers_are_refused_and_nothing_is_saved(setup) -> None:
+    scripts_with_markers(setup)
+    script = Script.objects.first()
+    first, _second = markers_of(script)
+    stranger = next(e for e in setup.examiners if e not in markers_of(script))
+    for value, code in (("101", "out_of_range"), ("7.55", "too_many_decimals"), ("abc", "not_a_number")):
+        with pytest.raises(Refused) as refused:
+            mark(first, script, value)
+        assert refused.value.code == code
+    with pytest.raises(Refused) as refused:
+        mark(stranger, script, "70")
+    assert refused.value.code == "not_assigned"
+    assert not Mark.objects.exists()
+
+
+def test_a_submitted_mark_is_locked_and_a_second_submission_is_refused(setup) -> None:
+    scripts_with_markers(setup)
+    script = Script.objects.first()
+    first, _ = markers_of(script)
+    mark(first, script, "70")
+    with pytest.raises(Refused) as refused:
+        mark(first, script, "70")
+    assert refused.value.code == "already_submitted"
+    assert Mark.objects.get().value == Decimal("70")
+
+
+def test_reopen_needs_a_second_person_and_keeps_the_old_mark(setup) -> None:
+    scripts_with_markers(setup)
+    script = Script.objects.first()
+    first, _ = markers_of(script)
+    original = mark(first, script, "70")
+    request = services.request_reopen(mark=original, by=setup.chair, reason="Cộng sai điểm thành phần")
+    with pytest.raises(Refused) as refused:
+        services.approve_reopen(request=request, by=setup.chair)
+    assert refused.value.code == "self_approval"
+    with pytest.raises(Refused) as refused:
+        services.approve_reopen(request=request, by=setup.hr)  # not a chair
+    assert refused.value.code == "not_chair"
+    second_chair = staff("chair2.marking@example.vn", "Council chair")
+    new = services.approve_reopen(request=request, by=second_chair)
+    assert new.status == "draft" and new.supersedes == original
+    original.refresh_from_db()
+    assert not original.is_current and original.value == Decimal("70")
+    mark(first, script, "72")
+    assert Mark.objects.filter(script=script, examiner=first).count() == 2
+
+
+def test_reveal_waits_for_complete_marking_and_needs_two_people(setup) -> None:
+    scripts_with_markers(setup)
+    with pytest.raises(Refused) as refused:
+        services.request_reveal(campaign=setup.campaign, part_code="written", by=setup.hr)
+    assert refused.value.code == "not_complete"
+    for script in Script.objects.all():
+        a, b = markers_of(script)
+        mark(a, script, "70")
+        mark(b, script, "72")
+    reveal = services.request_reveal(campaign=setup.campaign, part_code="written", by=setup.hr)
+    with pytest.raises(Refused) as refused:
+        services.approve_reveal(reveal=reveal, by=setup.hr)
+    assert refused.value.code == "self_approval"
+    services.approve_reveal(reveal=reveal, by=setup.chair)
+    assert services.is_revealed(setup.campaign, "written")
+    assert verify_chain().ok
+
+
+def test_oral_ballot_is_the_mean_once_every_member_has_voted(setup) -> None:
+    draw = services.draw_oral_order(panel=setup.oral_panel, by=setup.hr, seed="order")
+    slot = setup.oral_panel.oral_slots.first()
+    values = ["80", "82", "84"]
+    for examiner, value in zip(setup.examiners, values, strict=True):
+        services.save_mark(
+            examiner=examiner, campaign=setup.campaign, part_code="oral", key=str(slot.pk), raw_value=value, submit=True
+        )
+    resolution = Resolution.objects.get(part_code="oral", is_current=True)
+    assert resolution.value == Decimal("82.0") and resolution.status == "final"
+    assert draw.result["order"] == [s.application_id for s in setup.oral_panel.oral_slots.order_by("position")]
+
+
+def test_rules_are_approved_by_another_person_and_then_frozen(make_post, hr_officer, chair) -> None:
+    post = make_post(status="draft")
+    rules = exam_services.create_rules_draft(campaign=post.campaign, by=chair)
+    with pytest.raises(Refused) as refused:
+        exam_services.approve_rules(rules=rules, by=chair)
+    assert refused.value.code == "self_approval"
+    rules.delete()
+    rules = exam_services.create_rules_draft(campaign=post.campaign, by=hr_officer)
+    exam_services.approve_rules(rules=rules, by=chair)
+    with pytest.raises(Refused) as refused:
+        exam_services.record_rules_edit(rules=rules, by=hr_officer, before=None)
+    assert refused.value.code == "frozen"
+    with pytest.raises(Refused):
+        exam_services.create_rules_draft(campaign=post.campaign, by=hr_officer)  # an amendment needs a reason
+    amendment = exam_services.create_rules_draft(campaign=post.campaign, by=hr_officer, reason="Sửa trọng số")
+    assert amendment.version == 2 and amendment.parts.count() == 2
