@@ -147,6 +147,15 @@ def run_eligibility_check(application: Application) -> list[CriterionCheck]:
     return checks
 
 
+def recheck_submitted_applications(*, post: Post) -> int:
+    """Runs the automatic check again on the post's undecided applications (after an amendment)."""
+    applications = list(post.applications.filter(status=Application.Status.SUBMITTED).select_related("post"))
+    for application in applications:
+        run_eligibility_check(application)
+        application.save(update_fields=["auto_eligible"])
+    return len(applications)
+
+
 # --- Candidate actions ------------------------------------------------------------
 
 

@@ -58,9 +58,9 @@ def application_start(request: HttpRequest, post_id: int) -> HttpResponse:
     except Refused as refused:
         messages.error(request, refused.message)
         if refused.code == "no_profile":
-            return redirect(f"{reverse('profile_edit')}?next=/posts/{post.pk}/")
+            return redirect(f"{reverse('profile_edit')}?next={reverse('post_detail', args=[post.pk])}")
         existing = request.user.applications.filter(post=post).first()  # type: ignore[union-attr]
-        return redirect("application_detail", existing.public_id) if existing else redirect(f"/posts/{post.pk}/")
+        return redirect("application_detail", existing.public_id) if existing else redirect("post_detail", post.pk)
     messages.success(request, _("Your draft application has been created. Upload the documents, then submit."))
     return redirect("application_detail", application.public_id)
 

@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from accounts.models import User
 from exams.models import Campaign, Organisation, Post
+from exams.services import approve_rules, create_rules_draft, current_rules
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -60,8 +62,22 @@ STANDARDS = {
 PostSpec = tuple[Organisation, str, int]
 
 
+def ensure_rules(campaign: Campaign, *, hr: User, chair: User) -> None:
+    """Rules written by HR and approved by the chair, as the life cycle requires before announcing."""
+    if current_rules(campaign) is None:
+        draft = campaign.rule_versions.filter(status="draft").first() or create_rules_draft(campaign=campaign, by=hr)
+        approve_rules(rules=draft, by=chair)
+
+
 def ensure_campaign(
-    *, title: str, authority: Organisation, status: str, opens: datetime, posts: tuple[PostSpec, ...]
+    *,
+    title: str,
+    authority: Organisation,
+    status: str,
+    opens: datetime,
+    posts: tuple[PostSpec, ...],
+    hr: User,
+    chair: User,
 ) -> tuple[Campaign, list[Post]]:
     closes = opens + timedelta(days=30)
     campaign, _ = Campaign.objects.update_or_create(
@@ -77,6 +93,7 @@ def ensure_campaign(
             "results_date": (closes + timedelta(days=45)).date(),
         },
     )
+    ensure_rules(campaign, hr=hr, chair=chair)
     result = []
     for organisation, post_title, vacancies in posts:
         post, _ = Post.objects.update_or_create(
@@ -95,7 +112,7 @@ def ensure_campaign(
     return campaign, result
 
 
-def seed_campaigns(orgs: dict[str, Organisation]) -> dict[str, list[Post]]:
+def seed_campaigns(orgs: dict[str, Organisation], *, hr: User, chair: User) -> dict[str, list[Post]]:
     # Windows are anchored to the first day of the current month, so the demo stays the same on
     # every run within a month and the "open" campaign is open whenever the demo is started.
     today = timezone.localdate()
@@ -110,6 +127,8 @@ def seed_campaigns(orgs: dict[str, Organisation]) -> dict[str, list[Post]]:
             (orgs["Sở Nội vụ"], "Phó Giám đốc Sở Nội vụ", 1),
             (orgs["Bệnh viện Đa khoa tỉnh Quảng Nam"], "Phó Giám đốc Bệnh viện Đa khoa tỉnh", 2),
         ),
+        hr=hr,
+        chair=chair,
     )
     _, screening_posts = ensure_campaign(
         title="Thi tuyển chức danh lãnh đạo, quản lý tỉnh Quảng Nam năm 2026 (đợt 1)",
@@ -120,5 +139,7 @@ def seed_campaigns(orgs: dict[str, Organisation]) -> dict[str, list[Post]]:
             (orgs["Sở Tài chính"], "Phó Giám đốc Sở Tài chính", 1),
             (orgs["Phòng Nội vụ thành phố Tam Kỳ"], "Trưởng phòng Nội vụ thành phố Tam Kỳ", 1),
         ),
+        hr=hr,
+        chair=chair,
     )
     return {"open": open_posts, "screening": screening_posts}

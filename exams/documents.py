@@ -24,9 +24,9 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, ListFlowable, ListItem, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import BaseDocTemplate
-from reportlab.pdfgen.canvas import Canvas
 
 from candidates.models import Application
 from config.pdf import BOLD, ITALIC, REGULAR, draw_qr, nfc, register_fonts

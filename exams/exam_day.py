@@ -202,7 +202,9 @@ def room_header(session_room: SessionRoom) -> RoomHeader:
 
 def lookup_seats(*, number: str, campaign_id: int | None = None) -> list[Seat]:
     """Public lookup: the seats of a published number (no personal data is read by the caller)."""
-    numbers = CandidateNumber.objects.filter(number=number.strip().upper(), campaign__numbers_published_at__isnull=False)
+    numbers = CandidateNumber.objects.filter(
+        number=number.strip().upper(), campaign__numbers_published_at__isnull=False
+    )
     if campaign_id is not None:
         numbers = numbers.filter(campaign_id=campaign_id)
     return list(
@@ -352,9 +354,9 @@ def _blind_markers(session: ExamSession) -> set[int]:
     if part is None or part.marking_mode != MarkingMode.BLIND_DOUBLE:
         return set()
     return set(
-        PanelMember.objects.filter(
-            panel__campaign=session.campaign, panel__part_code=session.part_code
-        ).values_list("user_id", flat=True)
+        PanelMember.objects.filter(panel__campaign=session.campaign, panel__part_code=session.part_code).values_list(
+            "user_id", flat=True
+        )
     )
 
 
@@ -448,9 +450,7 @@ def _check_candidate_overlaps(campaign: Campaign) -> None:
             if first.starts_at < second.ends_at and second.starts_at < first.ends_at:
                 first_posts = {p.pk for p in first.posts.all()}
                 second_posts = {p.pk for p in second.posts.all()}
-                if first_posts & second_posts or _eligible_candidates(first_posts) & _eligible_candidates(
-                    second_posts
-                ):
+                if first_posts & second_posts or _eligible_candidates(first_posts) & _eligible_candidates(second_posts):
                     raise Refused(
                         _("Some candidates would sit two sessions at once: “%(first)s” and “%(second)s”.")
                         % {"first": _session_label(first), "second": _session_label(second)},
@@ -468,7 +468,9 @@ def _notice_states(campaign: Campaign) -> dict[int, NoticeState]:
     for application_id, session_id, starts_at, duration, room_id, seat in (
         Seat.objects.filter(session__campaign=campaign)
         .order_by("session__starts_at", "session_id")
-        .values_list("application_id", "session_id", "session__starts_at", "session__duration_minutes", "room_id", "seat")
+        .values_list(
+            "application_id", "session_id", "session__starts_at", "session__duration_minutes", "room_id", "seat"
+        )
     ):
         places.setdefault(application_id, []).append((session_id, starts_at, duration, room_id, seat))
     return {a: (number, tuple(places.get(a, []))) for a, number in numbers.items()}

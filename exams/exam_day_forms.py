@@ -107,7 +107,9 @@ class IncidentForm(forms.Form):
 
     def __init__(self, *args: Any, session_room: SessionRoom, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [(row.application_id, f"{row.seat} · {row.number} · {row.full_name}") for row in room_rows(session_room)]
+        choices = [
+            (row.application_id, f"{row.seat} · {row.number} · {row.full_name}") for row in room_rows(session_room)
+        ]
         self.fields["application"].choices = [("", _("— the room as a whole —")), *choices]
 
     def clean(self) -> dict[str, Any]:

@@ -89,7 +89,6 @@ class CampaignForm(forms.ModelForm):
             "title",
             "authority",
             "description",
-            "min_candidates_per_post",
             "written_exam_date",
             "oral_exam_date",
             "results_date",
@@ -103,12 +102,6 @@ class CampaignForm(forms.ModelForm):
 
     def clean_title(self) -> str:
         return normalise_name(self.cleaned_data["title"])
-
-    def clean_min_candidates_per_post(self) -> int:
-        value = self.cleaned_data["min_candidates_per_post"]
-        if value < 1:
-            raise forms.ValidationError(_("At least one candidate per post."))
-        return value
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -313,6 +313,7 @@ class BasePartFormSet(forms.BaseFormSet):
 
     def add_fields(self, form: forms.Form, index: int | None) -> None:
         super().add_fields(form, index)
+        form.fields["DELETE"].label = _("Remove this part")
         if index is not None and index >= self.initial_form_count():
             form.fields["position"].initial = index + 1  # a new part goes last unless HR says otherwise
 

@@ -73,6 +73,10 @@ def save_post(*, post: Post, changed_fields: dict[str, tuple[Any, Any]], by: Use
     `changed_fields` maps a field's label to (before, after) as the form saw them.
     """
     announced = post.pk and post.campaign.status != Campaign.Status.DRAFT
+    if announced and post.eligible_list_published_at:
+        raise Refused(
+            _("The eligible list of this post is published: the post can no longer change."), code="published"
+        )
     if announced and changed_fields:
         if not reason.strip():
             raise Refused(
@@ -86,6 +90,10 @@ def save_post(*, post: Post, changed_fields: dict[str, tuple[Any, Any]], by: Use
             reason=reason.strip(),
             changed_by=by,
         )
+        # Standards may have changed: undecided applications are checked again against them.
+        from candidates.services import recheck_submitted_applications
+
+        recheck_submitted_applications(post=post)
     else:
         post.save()
     return post

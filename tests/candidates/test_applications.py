@@ -234,3 +234,33 @@ def test_an_oversized_upload_is_cut_off_and_refused(candidate, make_profile, ope
     response = upload(client_for(candidate), application, DocumentType.DEGREES, "big.pdf", big)
     assert "more than the" in response.content.decode()
     assert not Document.objects.exists()
+
+
+def test_an_amended_standard_rechecks_undecided_applications(candidate, make_profile, open_post, hr_officer) -> None:
+    from exams.services import save_post
+
+    make_profile(candidate)  # a master's degree
+    application = start(candidate, open_post)
+    for doc_type in open_post.required_documents:
+        upload(client_for(candidate), application, doc_type, "f.pdf", pdf_bytes())
+    client_for(candidate).post(reverse("application_submit", args=[application.public_id]))
+    application.refresh_from_db()
+    assert application.criteria.get(code="degree").auto_passed
+    open_post.min_degree = 4  # a doctorate now
+    save_post(post=open_post, changed_fields={"min": (3, 4)}, by=hr_officer, reason="Theo quyết định mới")
+    application.refresh_from_db()
+    assert application.criteria.get(code="degree").auto_passed is False
+    assert application.auto_eligible is False
+
+
+def test_a_post_cannot_change_once_its_eligible_list_is_published(open_post, hr_officer) -> None:
+    from config.errors import Refused
+    from exams.services import save_post
+
+    open_post.eligible_list_published_at = timezone.now()
+    open_post.save()
+    open_post.vacancies = 3
+    with pytest.raises(Refused):
+        save_post(post=open_post, changed_fields={"vacancies": (1, 3)}, by=hr_officer, reason="x")
+    open_post.refresh_from_db()
+    assert open_post.vacancies == 1

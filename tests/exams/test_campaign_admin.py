@@ -29,7 +29,6 @@ def campaign_data(authority: Organisation, **overrides: object) -> dict[str, obj
         "title": "Thi tuyển lãnh đạo tỉnh Quảng Nam 2026",
         "authority": authority.pk,
         "description": "Thi tuyển cạnh tranh các chức danh cấp sở.",
-        "min_candidates_per_post": 2,
         "written_exam_date": "2026-06-10",
         "oral_exam_date": "2026-06-20",
         "results_date": "2026-06-30",

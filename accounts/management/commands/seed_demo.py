@@ -23,9 +23,10 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates accounts with a known password: refused with DEBUG off.")
         with transaction.atomic():
             accounts = seed_accounts()
+            staff = {user.email: user for user in accounts["staff"]}
+            hr, chair = staff["hr@demo.hientai.vn"], staff["chair@demo.hientai.vn"]
             orgs = seed_organisations()
-            posts = seed_campaigns(orgs)
-            hr = next(user for user in accounts["staff"] if user.email == "hr@demo.hientai.vn")
+            posts = seed_campaigns(orgs, hr=hr, chair=chair)
             seed_applications(open_posts=posts["open"], screening_posts=posts["screening"], hr=hr)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         if not options["quiet_accounts"]:
