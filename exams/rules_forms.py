@@ -128,9 +128,7 @@ class RulesForm(forms.Form):
         ),
     )
     escalation = forms.ChoiceField(label=_("Escalation"), choices=Escalation.choices, widget=forms.RadioSelect)
-    ranking_basis = forms.ChoiceField(
-        label=_("Ranking basis"), choices=RankingBasis.choices, widget=forms.RadioSelect
-    )
+    ranking_basis = forms.ChoiceField(label=_("Ranking basis"), choices=RankingBasis.choices, widget=forms.RadioSelect)
     decisive_part = forms.SlugField(
         label=_("Decisive part (code)"),
         max_length=30,
@@ -227,7 +225,7 @@ CriterionFormSet = forms.formset_factory(CriterionForm, extra=2, max_num=30, val
 
 
 class PartForm(forms.Form):
-    position = forms.IntegerField(label=_("Order"), min_value=1, max_value=99, initial=None)
+    position = forms.IntegerField(label=_("Order"), min_value=1, max_value=99)
     code = forms.SlugField(
         label=_("Code"), max_length=30, help_text=_("Short, unique, in Latin letters: “written”, “oral”.")
     )
@@ -326,9 +324,9 @@ class BasePartFormSet(forms.BaseFormSet):
         ]
 
     def clean(self) -> None:
-        if any(self.errors):
-            return
         live = self.live_forms()
+        if any(form.errors for form in live):  # a removed part's errors do not matter
+            return
         if not live:
             raise forms.ValidationError(_("The rules need at least one part."))
         for field, message in (
@@ -341,7 +339,7 @@ class BasePartFormSet(forms.BaseFormSet):
                 if value in seen:
                     form.add_error(field, message)
                 seen.add(value)
-        if live and all(form.cleaned_data["weight"] == 0 for form in live if "weight" in form.cleaned_data):
+        if all(form.cleaned_data["weight"] == 0 for form in live):
             raise forms.ValidationError(_("At least one part must have a weight above zero."))
 
 
@@ -361,9 +359,7 @@ class RulesEditor:
             data,
             prefix="parts",
             initial=[{name: getattr(part, name) for name in PART_FIELDS} for part in parts],
-            criteria=[
-                [{"name": c.name, "max_score": c.max_score} for c in part.criteria.all()] for part in parts
-            ],
+            criteria=[[{"name": c.name, "max_score": c.max_score} for c in part.criteria.all()] for part in parts],
         )
 
     def is_valid(self) -> bool:
@@ -385,9 +381,7 @@ class RulesEditor:
     def save(self, *, by: User) -> ExamRules:
         rules = ExamRules.objects.select_for_update().get(pk=self.rules.pk)
         if rules.status != ExamRules.Status.DRAFT:
-            raise Refused(
-                _("These rules are approved and frozen. Propose an amendment instead."), code="frozen"
-            )
+            raise Refused(_("These rules are approved and frozen. Propose an amendment instead."), code="frozen")
         before = rules_snapshot(rules)
         for name in RULE_FIELDS:
             setattr(rules, name, self.form.cleaned_data[name])
@@ -402,6 +396,7 @@ class RulesEditor:
                 RubricCriterion(part=part, position=index, name=c["name"], max_score=c["max_score"])
                 for index, c in enumerate(form.filled_criteria(), start=1)
             )
+        rules.refresh_from_db()  # the audit records what is stored ("4.50"), not what was typed ("4,5")
         return record_rules_edit(rules=rules, by=by, before=before)
 
 

@@ -26,7 +26,7 @@ from candidates.models import Application
 from config.errors import Refused
 from exams.models import (
     Campaign,
-    ConflictDeclaration,
+    CouncilMember,
     Escalation,
     ExamRules,
     MarkingMode,
@@ -65,6 +65,7 @@ from exams.services import (
 from scoring.services import undeclared
 
 PAGE_SIZE = 100
+COUNCIL_ORDER = list(CouncilMember.Role.values)  # chair, secretary, members
 MISSING_SHOWN = 200
 
 # --- Access helpers ------------------------------------------------------------------------
@@ -255,7 +256,7 @@ def _council_context(campaign: Campaign, *, can_edit: bool, **extra: Any) -> dic
     return {
         "campaign": campaign,
         "can_edit": can_edit,
-        "council": campaign.council.select_related("user"),
+        "council": sorted(campaign.council.select_related("user"), key=lambda m: COUNCIL_ORDER.index(m.role)),
         "rules": rules,
         "sections": sections,
         "other_panels": [p for p in panels if p.part_code not in codes],
@@ -299,7 +300,10 @@ def hr_council_remove(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def hr_panel_create(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _get_campaign(campaign_id)
     rules = current_rules(campaign)
-    form = PanelForm(request.POST, campaign=campaign, parts=list(rules.parts.all()) if rules else [])
+    if rules is None:
+        messages.error(request, _("Panels are set up for the parts of the approved exam rules: approve them first."))
+        return redirect("hr_council", campaign.pk)
+    form = PanelForm(request.POST, campaign=campaign, parts=list(rules.parts.all()))
     if form.is_valid():
         try:
             panel = create_panel(
@@ -312,15 +316,16 @@ def hr_panel_create(request: HttpRequest, campaign_id: int) -> HttpResponse:
         except Refused as refused:
             form.add_error(None, refused.message)
         else:
-            messages.success(request, _("Panel “%(name)s” created: add its examiners and candidates.") % {"name": panel})
+            messages.success(
+                request, _("Panel “%(name)s” created: add its examiners and candidates.") % {"name": panel}
+            )
             return redirect("hr_panel_detail", panel.pk)
     return render(request, "rules/council.html", _council_context(campaign, can_edit=True, panel_form=form))
 
 
 def _panel_context(panel: Panel, request: HttpRequest, *, can_edit: bool, **extra: Any) -> dict[str, Any]:
-    seats = (
-        panel.candidates.select_related("application__post", "application__candidate")
-        .order_by("application__post__title", "application_id")
+    seats = panel.candidates.select_related("application__post", "application__candidate").order_by(
+        "application__post__title", "application_id"
     )
     missing = undeclared(panel)
     people = User.objects.in_bulk({user_id for user_id, _app in missing[:MISSING_SHOWN]})
@@ -367,8 +372,7 @@ def hr_panel_add_member(request: HttpRequest, panel_id: int) -> HttpResponse:
         else:
             messages.success(request, _("%(name)s joins the panel.") % {"name": form.cleaned_data["user"]})
             return redirect("hr_panel_detail", panel.pk)
-    context = _panel_context(panel, request, can_edit=True, member_form=form)
-    return render(request, "rules/panel.html", context, status=400)
+    return render(request, "rules/panel.html", _panel_context(panel, request, can_edit=True, member_form=form))
 
 
 @role_required(Role.HR)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -267,6 +267,9 @@ def approve_rules(*, rules: ExamRules, by: User) -> ExamRules:
         raise Refused(_("Rules must be approved by another person than their author."), code="self_approval")
     if not by.has_role(Role.CHAIR):
         raise Refused(_("Only the council chair approves the rules."), code="not_chair")
+    seated_chair = CouncilMember.objects.filter(campaign_id=rules.campaign_id, role=CouncilMember.Role.CHAIR).first()
+    if seated_chair is not None and seated_chair.user_id != by.pk:
+        raise Refused(_("Only the chair of this campaign's council approves its rules."), code="not_this_chair")
     if not rules.parts.exists():
         raise Refused(_("The rules define no part."), code="no_parts")
     before = rules_snapshot(rules)
@@ -281,6 +284,13 @@ def approve_rules(*, rules: ExamRules, by: User) -> ExamRules:
 
 @transaction.atomic
 def set_council_member(*, campaign: Campaign, user: User, role: str, by: User) -> CouncilMember:
+    Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if not user.has_role(Role.EXAMINER, Role.CHAIR):
+        raise Refused(_("Council members are examiners or council chairs."), code="not_examiner")
+    if role == CouncilMember.Role.CHAIR and (
+        CouncilMember.objects.filter(campaign=campaign, role=CouncilMember.Role.CHAIR).exclude(user=user).exists()
+    ):
+        raise Refused(_("This council already has a chair."), code="chair_taken")
     member, created = CouncilMember.objects.update_or_create(campaign=campaign, user=user, defaults={"role": role})
     record(
         actor=by,
@@ -296,6 +306,9 @@ def set_council_member(*, campaign: Campaign, user: User, role: str, by: User) -
 def add_panel_member(*, panel: Panel, user: User, by: User) -> PanelMember:
     if not user.has_role(Role.EXAMINER):
         raise Refused(_("Only examiners can sit on a panel."), code="not_examiner")
+    Panel.objects.select_for_update().get(pk=panel.pk)
+    if panel.marks.exists():
+        raise Refused(_("Marking has started in this panel: its members can no longer change."), code="marking_started")
     member, _created = PanelMember.objects.get_or_create(panel=panel, user=user)
     record(actor=by, action="panel.member", obj=panel, campaign_id=panel.campaign_id, after={"user": user.email})
     return member
@@ -304,22 +317,30 @@ def add_panel_member(*, panel: Panel, user: User, by: User) -> PanelMember:
 @transaction.atomic
 def assign_to_panel(*, panel: Panel, applications: list[Any], by: User) -> int:
     """Puts eligible candidates in a panel for its part (one panel per part and candidate)."""
-    added = 0
-    for application in applications:
-        if application.status != "eligible" or application.post.campaign_id != panel.campaign_id:
-            raise Refused(_("Only eligible candidates of this campaign can be assigned."), code="not_eligible")
-        _seat, created = PanelCandidate.objects.get_or_create(
-            application=application, part_code=panel.part_code, defaults={"panel": panel}
-        )
-        if not created and _seat.panel_id != panel.pk:
-            raise Refused(_("A candidate is already in another panel for this part."), code="other_panel")
-        added += created
+    Panel.objects.select_for_update().get(pk=panel.pk)
+    if any(a.status != "eligible" or a.post.campaign_id != panel.campaign_id for a in applications):
+        raise Refused(_("Only eligible candidates of this campaign can be assigned."), code="not_eligible")
+    ids = [a.pk for a in applications]
+    elsewhere = PanelCandidate.objects.filter(application_id__in=ids, part_code=panel.part_code).exclude(panel=panel)
+    if elsewhere.exists():
+        raise Refused(_("A candidate is already in another panel for this part."), code="other_panel")
+    present = set(panel.candidates.filter(application_id__in=ids).values_list("application_id", flat=True))
+    try:
+        with transaction.atomic():
+            created = PanelCandidate.objects.bulk_create(
+                PanelCandidate(panel=panel, application_id=pk, part_code=panel.part_code)
+                for pk in ids
+                if pk not in present
+            )
+    except IntegrityError:
+        raise Refused(_("A candidate is already in another panel for this part."), code="other_panel") from None
+    added = len(created)
     record(
         actor=by,
         action="panel.assign",
         obj=panel,
         campaign_id=panel.campaign_id,
-        after={"applications": sorted(str(a.public_id) for a in applications)},
+        after={"added": added, "applications": len(ids)},
     )
     return added
 
