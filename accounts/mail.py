@@ -9,7 +9,6 @@ from typing import Any
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django_tasks import default_task_backend
 from django_tasks_db import DatabaseBackend
 
 
@@ -57,7 +56,7 @@ class TaskEmailBackend(BaseEmailBackend):
 
         for message in email_messages:
             payload = message_to_payload(message)
-            if isinstance(default_task_backend, DatabaseBackend):
+            if isinstance(deliver_email.get_backend(), DatabaseBackend):
                 # Same database, same transaction: the mail exists exactly when the change does.
                 deliver_email.enqueue(payload)
             else:

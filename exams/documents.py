@@ -195,7 +195,7 @@ def _admission_notice(
         )
     if len(rows) == 1:
         rows.append([_p(_("No session yet."), styles["cell"])] + [""] * 6)
-    story.append(_grid(rows, [w * mm for w in (34, 21, 14, 22, 45, 24, 14)]))
+    story.append(_grid(rows, [w * mm for w in (34, 24, 14, 21, 43, 24, 14)]))
     story.append(_p(_("Times are Vietnam time (UTC+7)."), styles["small"]))
     story.append(_p(_("What to bring"), styles["heading"]))
     story.append(_bullets(bring_list(), styles["base"]))

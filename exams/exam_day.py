@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -261,6 +261,17 @@ def _eligible_candidates(post_ids: Iterable[int]) -> set[int]:
     )
 
 
+def _double_booked(post_ids: Iterable[int]) -> bool:
+    """Someone eligible for two posts that sit the same session would have to be in two seats at once."""
+    return (
+        Application.objects.filter(post_id__in=list(post_ids), status=Application.Status.ELIGIBLE)
+        .values("candidate_id")
+        .annotate(applications=Count("id"))
+        .filter(applications__gt=1)
+        .exists()
+    )
+
+
 def _session_label(session: ExamSession) -> str:
     names = part_names(session.campaign)
     return f"{names.get(session.part_code, session.part_code)}, {local_text(session.starts_at)}"
@@ -286,6 +297,11 @@ def _check_schedule(*, session: ExamSession, rooms: Sequence[Room], posts: Seque
         )
     room_ids = {room.pk for room in rooms}
     post_ids = {post.pk for post in posts}
+    if _double_booked(post_ids):
+        raise Refused(
+            _("Some candidates are eligible for two of these posts: they cannot sit both in one session."),
+            code="candidate_overlap",
+        )
     candidates: set[int] | None = None
     for other in _overlapping(starts_at=session.starts_at, ends_at=session.ends_at, exclude=session.pk):
         shared_rooms = [room for room in other.rooms.all() if room.pk in room_ids]
@@ -347,7 +363,7 @@ def save_session(*, session: ExamSession, rooms: Sequence[Room], posts: Sequence
     return session
 
 
-def _blind_markers(session: ExamSession) -> set[int]:
+def blind_markers(session: ExamSession) -> set[int]:
     """Examiners marking this session's part blind: they must not see who sits it."""
     rules = current_rules(session.campaign)
     part = rules.parts.filter(code=session.part_code).first() if rules else None
@@ -363,8 +379,10 @@ def _blind_markers(session: ExamSession) -> set[int]:
 @transaction.atomic
 def set_room_staff(*, session_room: SessionRoom, staff: Sequence[User], by: User) -> SessionRoom:
     """The invigilators of a room: supervisors, examiners or HR officers, never a blind marker of the part."""
-    session_room = SessionRoom.objects.select_for_update().select_related("session__campaign").get(pk=session_room.pk)
-    markers = _blind_markers(session_room.session)
+    session_room = (
+        SessionRoom.objects.select_for_update(of=("self",)).select_related("session__campaign").get(pk=session_room.pk)
+    )
+    markers = blind_markers(session_room.session)
     for user in staff:
         if not user.is_active or not user.has_role(*ROOM_STAFF_ROLES):
             raise Refused(
@@ -445,6 +463,13 @@ def _check_no_attendance(campaign: Campaign) -> None:
 
 def _check_candidate_overlaps(campaign: Campaign) -> None:
     sessions = list(campaign.sessions.prefetch_related("posts"))
+    for session in sessions:
+        if _double_booked(post.pk for post in session.posts.all()):
+            raise Refused(
+                _("Some candidates are eligible for two posts of the session “%(session)s”: they cannot sit both.")
+                % {"session": _session_label(session)},
+                code="candidate_overlap",
+            )
     for index, first in enumerate(sessions):
         for second in sessions[index + 1 :]:
             if first.starts_at < second.ends_at and second.starts_at < first.ends_at:
@@ -482,8 +507,9 @@ def _send_changed_notices(campaign: Campaign, before: dict[int, NoticeState]) ->
         return 0
     after = _notice_states(campaign)
     changed = [a for a, state in after.items() if before.get(a) != state]
-    for application in Application.objects.filter(pk__in=changed).select_related("candidate", "post__campaign"):
-        send_admission_notice(application=application, changed=True)
+    parts = part_names(campaign)
+    for application in _for_notices(Application.objects.filter(pk__in=changed)):
+        send_admission_notice(application=application, changed=True, parts=parts)
     return len(changed)
 
 
@@ -575,8 +601,9 @@ def publish_candidate_numbers(*, campaign: Campaign, by: User) -> int:
     campaign.save(update_fields=["numbers_published_at"])
     count = numbered.count()
     record(actor=by, action="numbers.publish", obj=campaign, after={"count": count})
-    for application in numbered.select_related("candidate", "post__campaign"):
-        send_admission_notice(application=application)
+    parts = part_names(campaign)
+    for application in _for_notices(numbered):
+        send_admission_notice(application=application, parts=parts)
     return count
 
 
@@ -615,18 +642,29 @@ def approve_renumbering(*, renumber: RenumberRequest, by: User) -> RenumberReque
 # --- Admission notices ------------------------------------------------------------------------
 
 
-def admission_notice_pdf(application: Application) -> tuple[str, bytes]:
+def _for_notices(applications: QuerySet[Application]) -> QuerySet[Application]:
+    return applications.select_related(
+        "candidate", "candidate_number", "post__organisation", "post__campaign__authority"
+    ).order_by("candidate_number__number")
+
+
+def admission_notice_pdf(application: Application, *, parts: dict[str, str] | None = None) -> tuple[str, bytes]:
     """(candidate number, PDF) of a numbered application."""
     from exams.documents import render_admission_notice
 
     number = CandidateNumber.objects.get(application=application).number
-    pdf = render_admission_notice(application=application, number=number, seats=seats_of(application))
+    pdf = render_admission_notice(application=application, number=number, seats=seats_of(application), parts=parts)
     return number, pdf
 
 
-def send_admission_notice(*, application: Application, changed: bool = False) -> None:
-    """E-mails the admission notice as a PDF attachment (the e-mail backend queues it as a task)."""
-    number, pdf = admission_notice_pdf(application)
+def send_admission_notice(
+    *, application: Application, changed: bool = False, parts: dict[str, str] | None = None
+) -> None:
+    """E-mails the admission notice as a PDF attachment (the e-mail backend queues it as a task).
+
+    ``changed``: the candidate is told their session (time, venue, room or seat) or number changed.
+    """
+    number, pdf = admission_notice_pdf(application, parts=parts)
     template = "exam_day/email/session_changed" if changed else "exam_day/email/admission_notice"
     context = {
         "application": application,
@@ -646,7 +684,10 @@ def send_admission_notice(*, application: Application, changed: bool = False) ->
 
 
 def _staff_room(session_room: SessionRoom, by: User) -> SessionRoom:
-    session_room = SessionRoom.objects.select_for_update().select_related("session", "room").get(pk=session_room.pk)
+    # Lock this room's row only: the other rooms of the session record at the same time.
+    session_room = (
+        SessionRoom.objects.select_for_update(of=("self",)).select_related("session", "room").get(pk=session_room.pk)
+    )
     if not session_room.staff.filter(pk=by.pk).exists():
         raise Refused(_("You are not on the staff of this exam room."), code="not_staff")
     if not session_has_started(session_room.session):

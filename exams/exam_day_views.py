@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import cast
 
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -372,8 +374,14 @@ def staff_rooms(request: HttpRequest) -> HttpResponse:
         .select_related("session__campaign", "room__venue")
         .order_by("session__starts_at", "room__name")
     )
-    _name_parts(session_room.session for session_room in mine)
-    return render(request, "exam_day/staff_rooms.html", {"session_rooms": mine})
+    upcoming = list(
+        ExamSession.objects.filter(starts_at__gte=timezone.now() - timedelta(days=1))
+        .select_related("campaign")
+        .prefetch_related("rooms__venue")
+        .order_by("starts_at")[:100]
+    )
+    _name_parts([*(session_room.session for session_room in mine), *upcoming])
+    return render(request, "exam_day/staff_rooms.html", {"session_rooms": mine, "upcoming": upcoming})
 
 
 def _attendance_rows(session_room: SessionRoom) -> list[dict]:
@@ -429,7 +437,8 @@ def room_attendance_record(request: HttpRequest, pk: int, seat_id: int) -> HttpR
     if request.htmx:  # type: ignore[attr-defined]
         entry = next(e for e in _attendance_rows(session_room) if e["seat_id"] == seat.pk)
         context = {"entry": entry, "session_room": session_room, "error": error, "statuses": Attendance.Status.choices}
-        return render(request, "exam_day/_attendance_row.html", {**context, "started": True})
+        started = exam_day.session_has_started(session_room.session)
+        return render(request, "exam_day/_attendance_row.html", {**context, "started": started})
     if error:
         messages.error(request, error)
     return redirect(f"{reverse('room_attendance', args=[session_room.pk])}#seat-{seat.pk}")

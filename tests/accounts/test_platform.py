@@ -91,7 +91,9 @@ def snapshot() -> dict[str, object]:
     from allauth.mfa.models import Authenticator
     from django.contrib.auth.models import Group
 
-    from exams.models import Campaign, Organisation, Post
+    from candidates.models import Application
+    from exams.models import Attendance, Campaign, CandidateNumber, Organisation, Post
+    from scoring.models import Mark, NormalisationRun, Resolution, Script
 
     return {
         "users": sorted(User.objects.values_list("email", "full_name", "is_superuser")),
@@ -100,6 +102,15 @@ def snapshot() -> dict[str, object]:
         "organisations": sorted(Organisation.objects.values_list("name", "kind", "parent__name")),
         "campaigns": sorted(Campaign.objects.values_list("title", "status", "announced_at")),
         "posts": sorted(Post.objects.values_list("title", "vacancies", "application_opens", "application_closes")),
+        "applications": sorted(Application.objects.values_list("candidate__email", "post__title", "status")),
+        "numbers": sorted(CandidateNumber.objects.values_list("number", "application__candidate__email")),
+        "attendance": sorted(Attendance.objects.values_list("application__candidate__email", "status")),
+        "scripts": sorted(Script.objects.values_list("code", "application__candidate__email")),
+        "marks": sorted(
+            Mark.objects.values_list("examiner__email", "application__candidate__email", "value", "status")
+        ),
+        "resolutions": sorted(Resolution.objects.values_list("application__candidate__email", "status", "value")),
+        "runs": sorted(NormalisationRun.objects.values_list("campaign__title", "version", "status")),
     }
 
 
@@ -111,6 +122,9 @@ def test_seed_demo_twice_leaves_the_same_data() -> None:
     assert snapshot() == first
     assert User.objects.filter(groups__name="Candidate").count() >= 30
     assert "Phó Giám đốc Sở Y tế" in [p[0] for p in first["posts"]]
+    # Every stage of the life cycle is in the demo.
+    assert all(first[name] for name in ("applications", "numbers", "attendance", "scripts", "marks", "runs"))
+    assert {status for _email, status, _value in first["resolutions"]} >= {"final", "pending_chair", "pending_third"}
 
 
 @pytest.mark.django_db
@@ -151,3 +165,15 @@ def test_vietnamese_dates_and_decimals_use_day_first_and_a_comma() -> None:
         assert template.render(context) == "09/03/2026 82,5"
     with translation.override("en"):
         assert template.render(context) == "09/03/2026 82.5"
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_change_sends_no_email(settings) -> None:
+    from django.db import transaction
+
+    settings.EMAIL_BACKEND = "accounts.mail.TaskEmailBackend"
+    with pytest.raises(RuntimeError), transaction.atomic():
+        mail.send_mail("Không gửi", "Nội dung", None, ["an@example.vn"])
+        assert DBTaskResult.objects.count() == 1  # queued in the same transaction as the change
+        raise RuntimeError("the change fails")
+    assert DBTaskResult.objects.count() == 0

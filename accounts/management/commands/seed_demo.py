@@ -9,6 +9,8 @@ from django.db import transaction
 from accounts.demo import DEMO_PASSWORD, STAFF_ACCOUNTS, candidate_email, seed_accounts
 from candidates.demo import seed_applications
 from exams.demo import seed_campaigns, seed_organisations
+from scoring.fairness_demo import seed_fairness_demo
+from scoring.marking_demo import seed_marking_demo
 
 
 class Command(BaseCommand):
@@ -28,6 +30,15 @@ class Command(BaseCommand):
             orgs = seed_organisations()
             posts = seed_campaigns(orgs, hr=hr, chair=chair)
             seed_applications(open_posts=posts["open"], screening_posts=posts["screening"], hr=hr)
+            examiners = [staff[f"examiner{i}@demo.hientai.vn"] for i in (1, 2, 3)]
+            seed_marking_demo(
+                hr=hr,
+                chair=chair,
+                examiners=examiners,
+                room_staff=[staff["supervisor@demo.hientai.vn"], staff["hr2@demo.hientai.vn"]],
+                candidates=accounts["candidates"],
+            )
+            seed_fairness_demo(hr=hr, chair=chair, examiners=examiners)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         if not options["quiet_accounts"]:
             self.print_accounts()
