@@ -28,7 +28,12 @@ def markers_of(script: Script):
 
 def mark(examiner, script: Script, value: str, *, submit: bool = True) -> Mark:
     return services.save_mark(
-        examiner=examiner, campaign=script.campaign, part_code="written", key=script.code, raw_value=value, submit=submit
+        examiner=examiner,
+        campaign=script.campaign,
+        part_code="written",
+        key=script.code,
+        raw_value=value,
+        submit=submit,
     )
 
 
