@@ -257,3 +257,31 @@ DOSSIER_MAX_FILE_BYTES = envint("DOSSIER_MAX_FILE_MB", 10) * 1024 * 1024
 DOSSIER_MAX_TOTAL_BYTES = envint("DOSSIER_MAX_TOTAL_MB", 50) * 1024 * 1024
 DOSSIER_MAX_PIXELS = envint("DOSSIER_MAX_PIXELS", 40_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = DOSSIER_MAX_FILE_BYTES + 1024 * 1024
+
+# --- Certificates (scoring.certificates) -------------------------------------------------------
+# Ed25519 signing: CERT_SIGNING_KEY is a PEM or the base64 of the 32 raw private-key bytes, and
+# CERT_KEY_ID names it (printed on every certificate). CERT_PUBLIC_KEYS is a JSON object
+# {key_id: base64 raw public key} of retired keys, so certificates signed before a rotation still
+# verify. Without a key, a demo key is made under CERT_KEY_DIR only when DEBUG is on; with DEBUG
+# off, issuing is refused. Generate a pair with:
+#   python -c "from scoring.certificates import new_key_pair; print(*new_key_pair(), sep='\n')"
+from json import loads as _json_loads  # noqa: E402
+
+CERT_SIGNING_KEY = os.environ.get("CERT_SIGNING_KEY", "")
+CERT_KEY_ID = os.environ.get("CERT_KEY_ID", "")
+try:
+    CERT_PUBLIC_KEYS = _json_loads(os.environ.get("CERT_PUBLIC_KEYS", "") or "{}")
+except ValueError as _exc:
+    raise ImproperlyConfigured("CERT_PUBLIC_KEYS must be a JSON object {key_id: base64 public key}") from _exc
+if not isinstance(CERT_PUBLIC_KEYS, dict):
+    raise ImproperlyConfigured("CERT_PUBLIC_KEYS must be a JSON object {key_id: base64 public key}")
+if CERT_SIGNING_KEY and not CERT_KEY_ID:
+    raise ImproperlyConfigured("CERT_KEY_ID must be set with CERT_SIGNING_KEY")
+CERT_DEMO_KEYS = DEBUG  # never a demo key in production
+CERT_KEY_DIR = Path(os.environ.get("CERT_KEY_DIR", BASE_DIR / "keys"))
+CERT_PLACE = os.environ.get("CERT_PLACE", "Quảng Nam")  # "Quảng Nam, ngày … tháng … năm …"
+CERT_CHAIR_TITLE = os.environ.get("CERT_CHAIR_TITLE", "Chủ tịch Hội đồng thi tuyển")
+CERT_BATCH_CHUNK = envint("CERT_BATCH_CHUNK", 200)  # certificates inserted per transaction
+CERT_BATCH_SHARDS = envint("CERT_BATCH_SHARDS", 2)  # tasks per batch, so several workers share it
+CERT_BATCH_STALE_SECONDS = envint("CERT_BATCH_STALE_SECONDS", 300)  # no progress for this long: resumable
+# --- End of certificates ---------------------------------------------------------------------------
