@@ -92,9 +92,13 @@ def supervisor(make_user: Callable[..., User]) -> User:
     )
 
 
-def client_for(user: User) -> Client:
-    """A client signed in as the user, past MFA (force_login marks the session authenticated)."""
-    client = Client()
+def client_for(user: User, language: str = "en") -> Client:
+    """A client signed in as the user, past MFA (force_login marks the session authenticated).
+
+    It asks for English by default, so tests can compare messages with their source strings;
+    the Vietnamese default is tested where it matters with language="vi".
+    """
+    client = Client(headers={"accept-language": language})
     client.force_login(user)
     return client
 

@@ -38,7 +38,7 @@ def test_anonymous_users_are_sent_to_login(url_name: str) -> None:
 
 
 def test_forbidden_page_explains_itself_in_vietnamese(candidate) -> None:
-    response = client_for(candidate).get(reverse("hr_home"))
+    response = client_for(candidate, language="vi").get(reverse("hr_home"))
     assert response.status_code == 403
     assert "Không có quyền truy cập" in response.content.decode()
 

@@ -213,7 +213,7 @@ def test_the_chair_approves_renumbering_and_changed_candidates_get_a_new_notice(
     assert CandidateNumber.objects.get(application=moved).number == "QN0001"
     # Everyone moved one place: each gets the new notice, told their session changed.
     assert len(mailoutbox) == 3
-    assert all("changed" in m.subject and m.attachments for m in mailoutbox)
+    assert all("thay đổi" in m.subject and m.attachments for m in mailoutbox)  # "changed", in Vietnamese
     assert AuditEvent.objects.filter(action="renumber.approve", actor_id=chair.pk).exists()
 
 
@@ -238,7 +238,7 @@ def test_a_session_change_after_publication_resends_the_notices(published, hr_of
     written.starts_at = written.starts_at + timedelta(hours=1)
     exam_day.save_session(session=written, rooms=published.rooms, posts=published.posts, by=hr_officer)
     assert len(mailoutbox) == 3
-    assert all("changed" in m.subject for m in mailoutbox)
+    assert all("thay đổi" in m.subject for m in mailoutbox)
 
 
 def test_saving_a_session_unchanged_sends_nothing(published, hr_officer, mailoutbox) -> None:
