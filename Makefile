@@ -22,7 +22,7 @@ run: venv
 	PORT=$(PORT) bash scripts/serve.sh
 
 test: venv
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

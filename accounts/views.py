@@ -49,17 +49,31 @@ def hr_home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.CHAIR)
 def chair_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/chair_home.html")
+    from exams.models import ExamRules
+    from scoring.models import ReopenRequest, Resolution, ResultSet, Reveal
+
+    context = {
+        "rules_waiting": ExamRules.objects.filter(status=ExamRules.Status.DRAFT).count(),
+        "disagreements": Resolution.objects.filter(
+            is_current=True, status__in=[Resolution.Status.PENDING_CHAIR, Resolution.Status.PENDING_COUNCIL]
+        ).count(),
+        "reopens": ReopenRequest.objects.filter(approved_at__isnull=True).count(),
+        "reveals": Reveal.objects.filter(revealed_at__isnull=True).count(),
+        "results_waiting": ResultSet.objects.filter(status=ResultSet.Status.DRAFT).select_related("campaign"),
+        "campaigns": Campaign.objects.public().select_related("authority"),
+    }
+    return render(request, "accounts/chair_home.html", context)
 
 
 @role_required(Role.EXAMINER)
 def examiner_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/examiner_home.html")
+    return redirect("marking_workspace")
 
 
 @role_required(Role.SUPERVISOR)
 def supervisor_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/supervisor_home.html")
+    campaigns = Campaign.objects.public().select_related("authority")
+    return render(request, "accounts/supervisor_home.html", {"campaigns": campaigns})
 
 
 @require_http_methods(["GET", "POST"])

@@ -26,7 +26,8 @@ def test_role_pages_admit_only_their_role(role: Role, make_user) -> None:
     user = make_user(f"{role.name.lower()}@example.vn", role, mfa_secret=secret)
     client = client_for(user)
     for page_role, url_name in ROLE_PAGES.items():
-        status = client.get(reverse(url_name)).status_code
+        response = client.get(reverse(url_name), follow=True)
+        status = response.status_code
         assert status == (200 if page_role == role else 403), (role, url_name, status)
 
 
