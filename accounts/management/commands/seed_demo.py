@@ -11,6 +11,7 @@ from candidates.demo import seed_applications
 from exams.demo import seed_campaigns, seed_organisations
 from scoring.fairness_demo import seed_fairness_demo
 from scoring.marking_demo import seed_marking_demo
+from scoring.results_demo import seed_results_demo
 
 
 class Command(BaseCommand):
@@ -39,6 +40,7 @@ class Command(BaseCommand):
                 candidates=accounts["candidates"],
             )
             seed_fairness_demo(hr=hr, chair=chair, examiners=examiners)
+            seed_results_demo(hr=hr, chair=chair, examiners=examiners, candidates=accounts["candidates"])
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         if not options["quiet_accounts"]:
             self.print_accounts()
