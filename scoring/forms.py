@@ -66,9 +66,7 @@ class ReopenRequestForm(ReasonForm):
 
     field_order = ["key", "examiner", "reason"]
 
-    def __init__(
-        self, *args: Any, slots: list[tuple[str, str]] | None, examiners: list[User], **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, slots: list[tuple[str, str]] | None, examiners: list[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if slots is None:
             self.fields["key"] = forms.CharField(label=_("Script code"), max_length=12)

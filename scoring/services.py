@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -115,7 +115,8 @@ def draw_markers(*, campaign: Campaign, part_code: str, by: User, seed: str | No
     seed = seed or new_seed()
     rng = random.Random(seed)
     scripts = list(
-        Script.objects.select_for_update()
+        # of=("self",): "no assignment yet" is an outer join, whose nullable side PostgreSQL cannot lock.
+        Script.objects.select_for_update(of=("self",))
         .filter(campaign=campaign, part_code=part_code, assignments__isnull=True)
         .select_related("panel")
         .order_by("code")
@@ -321,7 +322,6 @@ def _current_mark(examiner: User, application: Application, part_code: str) -> M
     )
 
 
-@transaction.atomic
 def save_mark(
     *,
     examiner: User,
@@ -335,67 +335,16 @@ def save_mark(
 ) -> Mark:
     """Saves a draft as the examiner types, or submits it (which locks it)."""
     _rules, part = part_of(campaign, part_code)
-    application, script, panel = _target_in(examiner=examiner, campaign=campaign, part=part, key=key)
-    _check_may_mark(examiner=examiner, application_id=application.pk, panel=panel)
-    criteria, total = _criteria_total(part, raw_criteria or {})
-    value: Decimal | None = total
-    if value is None and str(raw_value).strip() != "":
-        try:
-            value = rule_maths.parse_mark(raw_value, max_score=part.max_score, decimals=part.decimals)
-        except rule_maths.MarkError as error:
-            raise Refused(mark_message(error.code, part.max_score, part.decimals), code=error.code) from None
-    elif value is not None and value > part.max_score:
-        raise Refused(mark_message("out_of_range", part.max_score, part.decimals), code="out_of_range")
-    if submit and value is None:
-        raise Refused(_("Enter the mark before submitting."), code="empty")
-    mark = _current_mark(examiner, application, part_code)
-    if mark is not None and mark.status == Mark.Status.SUBMITTED:
-        raise Refused(
-            _("This mark is already submitted and locked; only the chair can reopen it."), code="already_submitted"
-        )
-    now = timezone.now()
-    before = None if mark is None else {"value": str(mark.value), "status": mark.status}
-    status = Mark.Status.SUBMITTED if submit else Mark.Status.DRAFT
-    submitted_at = now if submit else None
-    if mark is None:
-        try:
-            with transaction.atomic():
-                mark = Mark.objects.create(
-                    campaign=campaign,
-                    part_code=part_code,
-                    application=application,
-                    script=script,
-                    panel=panel,
-                    examiner=examiner,
-                    value=value,
-                    criteria=criteria,
-                    status=status,
-                    saved_at=now,
-                    submitted_at=submitted_at,
-                    source=source,
-                )
-        except IntegrityError:
-            # Two tabs created the same mark at once: the other one won; answer as a conflict.
-            raise Refused(
-                _("This mark was just saved from another window; reload the page."), code="concurrent_save"
-            ) from None
-    else:
-        mark.value, mark.criteria, mark.saved_at = value, criteria, now
-        mark.status, mark.submitted_at, mark.source = status, submitted_at, source
-        mark.save(update_fields=["value", "criteria", "saved_at", "status", "submitted_at", "source"])
-    if submit:
-        # record() holds the audit chain's head until commit: submissions are serialised from here on,
-        # so evaluate() below sees every mark of this candidate committed before this one.
-        record(
-            actor=examiner,
-            action="mark.submit",
-            obj=mark,
-            campaign_id=campaign.pk,
-            before=before,
-            after={"key": key, "value": str(value), "criteria": criteria, "source": source},
-        )
-        evaluate(campaign=campaign, part=part, application=application, by=examiner)
-    return mark
+    return save_mark_in(
+        examiner=examiner,
+        campaign=campaign,
+        part=part,
+        key=key,
+        raw_value=raw_value,
+        raw_criteria=raw_criteria,
+        submit=submit,
+        source=source,
+    )
 
 
 def expected_markers(*, part: ExamPart, application: Application) -> set[int]:
@@ -419,11 +368,23 @@ def expected_markers(*, part: ExamPart, application: Application) -> set[int]:
 
 def evaluate(*, campaign: Campaign, part: ExamPart, application: Application, by: User) -> Resolution | None:
     """Once every expected mark is in, applies the bands; a third mark closes an escalation."""
+    resolve = _evaluation(campaign=campaign, part=part, application=application, by=by)
+    return None if resolve is None else resolve()
+
+
+def _evaluation(
+    *, campaign: Campaign, part: ExamPart, application: Application, by: User
+) -> Callable[[], Resolution] | None:
+    """The reads of evaluate(); returns what it will write, to be called after the caller's own audit event.
+
+    Splitting the two keeps the audit chain's head (locked from the first record() to the commit)
+    out of the reads, and the events in their natural order: the mark, then its resolution.
+    """
     rules = part.rules
     submitted = list(
-        Mark.objects.filter(
-            application=application, part_code=part.code, is_current=True, status=Mark.Status.SUBMITTED
-        ).order_by("submitted_at", "pk")
+        Mark.objects.filter(application=application, part_code=part.code, is_current=True, status=Mark.Status.SUBMITTED)
+        .select_related("script")
+        .order_by("submitted_at", "pk")
     )
     expected = expected_markers(part=part, application=application)
     if not expected or not expected <= {m.examiner_id for m in submitted}:
@@ -434,17 +395,18 @@ def evaluate(*, campaign: Campaign, part: ExamPart, application: Application, by
         .first()
     )
     values = [m.value for m in submitted]
-    snapshot_marks = [[str(m.public_id), str(m.value)] for m in submitted]
-    script = submitted[0].script
+    common = {
+        "campaign": campaign,
+        "part": part,
+        "application": application,
+        "script": submitted[0].script,
+        "marks": [[str(m.public_id), str(m.value)] for m in submitted],
+    }
     if current is not None and current.status == Resolution.Status.PENDING_THIRD and len(submitted) >= 3:
         value = rule_maths.closest_pair_mean(values, part.decimals)
-        return _supersede(
+        return lambda: _supersede(
             current,
-            campaign=campaign,
-            part=part,
-            application=application,
-            script=script,
-            marks=snapshot_marks,
+            **common,
             spread=current.spread,
             band=Resolution.Band.ESCALATED,
             status=Resolution.Status.FINAL,
@@ -453,7 +415,7 @@ def evaluate(*, campaign: Campaign, part: ExamPart, application: Application, by
             by=by,
         )
     if current is not None and current.status == Resolution.Status.FINAL:
-        return current
+        return lambda: current
     outcome = rule_maths.resolve(
         values, mean_max=rules.mean_max_spread, escalate_min=rules.escalate_min_spread, decimals=part.decimals
     )
@@ -465,23 +427,23 @@ def evaluate(*, campaign: Campaign, part: ExamPart, application: Application, by
         status, method = Resolution.Status.PENDING_THIRD, ""
     else:
         status, method = Resolution.Status.PENDING_COUNCIL, ""
-    resolution = _supersede(
-        current,
-        campaign=campaign,
-        part=part,
-        application=application,
-        script=script,
-        marks=snapshot_marks,
-        spread=outcome.spread,
-        band=outcome.band,
-        status=status,
-        value=outcome.value,
-        method=method,
-        by=None,
-    )
-    if status == Resolution.Status.PENDING_THIRD and script is not None:
-        _assign_extra_marker(script=script, round_number=3, by=by, kind=Draw.Kind.THIRD_MARKER)
-    return resolution
+
+    def write() -> Resolution:
+        resolution = _supersede(
+            current,
+            **common,
+            spread=outcome.spread,
+            band=outcome.band,
+            status=status,
+            value=outcome.value,
+            method=method,
+            by=None,
+        )
+        if status == Resolution.Status.PENDING_THIRD and common["script"] is not None:
+            _assign_extra_marker(script=common["script"], round_number=3, by=by, kind=Draw.Kind.THIRD_MARKER)
+        return resolution
+
+    return write
 
 
 def _supersede(current: Resolution | None, *, by: User | None, reason: str = "", **fields: Any) -> Resolution:
@@ -583,6 +545,7 @@ def approve_reopen(*, request: ReopenRequest, by: User) -> Mark:
         raise Refused(_("A reopening must be approved by another person than the one who asked."), code="self_approval")
     if not by.has_role("Council chair"):
         raise Refused(_("Only the council chair approves a reopening."), code="not_chair")
+    lock_candidate(request.mark.application_id)
     old = Mark.objects.select_for_update().get(pk=request.mark_id)
     old.is_current = False
     old.save(update_fields=["is_current"])
@@ -690,3 +653,132 @@ def pending_resolutions(campaign: Campaign) -> Iterable[Resolution]:
     return Resolution.objects.filter(campaign=campaign, is_current=True).filter(
         Q(status=Resolution.Status.PENDING_CHAIR) | Q(status=Resolution.Status.PENDING_COUNCIL)
     )
+
+
+def submit_complete_drafts(*, examiner: User, campaign: Campaign, part_code: str) -> int:
+    """Submits each of the examiner's drafts of the part that holds a whole mark; returns how many.
+
+    Each mark is submitted in its own transaction, exactly as if its row's button had been pressed:
+    one refused mark (reopened or submitted meanwhile from another window) does not hold up the others.
+    """
+    _rules, part = part_of(campaign, part_code)
+    drafts = Mark.objects.filter(
+        examiner=examiner,
+        campaign=campaign,
+        part_code=part_code,
+        is_current=True,
+        status=Mark.Status.DRAFT,
+        value__isnull=False,
+    ).select_related("script")
+    slots = dict(
+        OralSlot.objects.filter(
+            panel__campaign=campaign, panel__part_code=part_code, panel__memberships__user=examiner
+        ).values_list("application_id", "pk")
+    )
+    submitted = 0
+    for draft in drafts:
+        key = draft.script.code if draft.script is not None else str(slots.get(draft.application_id, ""))
+        try:
+            save_mark(
+                examiner=examiner,
+                campaign=campaign,
+                part_code=part.code,
+                key=key,
+                raw_value="" if draft.criteria else str(draft.value),
+                raw_criteria=draft.criteria or None,
+                submit=True,
+            )
+        except Refused:
+            continue
+        submitted += 1
+    return submitted
+
+
+@transaction.atomic
+def save_mark_in(
+    *,
+    examiner: User,
+    campaign: Campaign,
+    part: ExamPart,
+    key: str,
+    raw_value: str,
+    raw_criteria: dict[str, str] | None = None,
+    submit: bool = False,
+    source: str = "web",
+) -> Mark:
+    """save_mark() for a caller that already holds the part of the rules in force (the marking page does)."""
+    part_code = part.code
+    application, script, panel = _target_in(examiner=examiner, campaign=campaign, part=part, key=key)
+    _check_may_mark(examiner=examiner, application_id=application.pk, panel=panel)
+    criteria, total = _criteria_total(part, raw_criteria or {})
+    value: Decimal | None = total
+    if value is None and str(raw_value).strip() != "":
+        try:
+            value = rule_maths.parse_mark(raw_value, max_score=part.max_score, decimals=part.decimals)
+        except rule_maths.MarkError as error:
+            raise Refused(mark_message(error.code, part.max_score, part.decimals), code=error.code) from None
+    elif value is not None and value > part.max_score:
+        raise Refused(mark_message("out_of_range", part.max_score, part.decimals), code="out_of_range")
+    if submit and value is None:
+        raise Refused(_("Enter the mark before submitting."), code="empty")
+    if submit:
+        lock_candidate(application.pk)
+    mark = _current_mark(examiner, application, part_code)
+    if mark is not None and mark.status == Mark.Status.SUBMITTED:
+        raise Refused(
+            _("This mark is already submitted and locked; only the chair can reopen it."), code="already_submitted"
+        )
+    now = timezone.now()
+    before = None if mark is None else {"value": str(mark.value), "status": mark.status}
+    status = Mark.Status.SUBMITTED if submit else Mark.Status.DRAFT
+    submitted_at = now if submit else None
+    if mark is None:
+        try:
+            with transaction.atomic():
+                mark = Mark.objects.create(
+                    campaign=campaign,
+                    part_code=part.code,
+                    application=application,
+                    script=script,
+                    panel=panel,
+                    examiner=examiner,
+                    value=value,
+                    criteria=criteria,
+                    status=status,
+                    saved_at=now,
+                    submitted_at=submitted_at,
+                    source=source,
+                )
+        except IntegrityError:
+            # Two tabs created the same mark at once: the other one won; answer as a conflict.
+            raise Refused(
+                _("This mark was just saved from another window; reload the page."), code="concurrent_save"
+            ) from None
+    else:
+        mark.value, mark.criteria, mark.saved_at = value, criteria, now
+        mark.status, mark.submitted_at, mark.source = status, submitted_at, source
+        mark.save(update_fields=["value", "criteria", "saved_at", "status", "submitted_at", "source"])
+    if submit:
+        # The candidate's lock (above) makes the submissions of one candidate's marks take turns, so the
+        # evaluation sees every mark committed before this one. Read it before record(): from there to
+        # the commit, the audit chain's head is locked for every writer of the platform.
+        resolve = _evaluation(campaign=campaign, part=part, application=application, by=examiner)
+        record(
+            actor=examiner,
+            action="mark.submit",
+            obj=mark,
+            campaign_id=campaign.pk,
+            before=before,
+            after={"key": key, "value": str(value), "criteria": criteria, "source": source},
+        )
+        if resolve is not None:
+            resolve()
+    return mark
+
+
+def lock_candidate(application_id: int) -> None:
+    """Serialises the writes that judge one candidate's marks (a submission, a reopening).
+
+    Taken before any mark of the candidate is locked, so that two of them never wait on each other.
+    """
+    list(Application.objects.select_for_update().filter(pk=application_id).values_list("pk", flat=True))

@@ -1,0 +1,99 @@
+"""T9 on the real views: 50 threads submit marks at once; nothing is lost, nothing is duplicated, no 500.
+
+Each thread has its own test client and database connection, signed in as an examiner with TOTP.
+Pairs of threads submit the same mark of the same examiner (a double click, or two tabs with
+different values); both markers of a script submit at the same time; other threads mark other
+scripts. PostgreSQL only: SQLite serialises writers and would prove nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from audit.services import verify_chain
+from scoring.models import Mark, MarkerAssignment, Resolution
+from tests.scoring.builders import build_marking_setup, scripts_with_markers
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency needs PostgreSQL (DATABASE_URL)"),
+    pytest.mark.django_db(transaction=True),
+]
+
+THREADS = 50
+CONFLICT_MESSAGES = (
+    "This mark is already submitted and locked; only the chair can reopen it.",
+    "This mark was just saved from another window; reload the page.",
+)
+
+
+def test_fifty_concurrent_submissions_lose_and_duplicate_nothing(make_post) -> None:
+    setup = build_marking_setup(make_post, candidates=13, examiners=4)
+    scripts_with_markers(setup)
+    assignments = list(
+        MarkerAssignment.objects.select_related("script", "examiner").order_by("script__code", "round")[:25]
+    )
+    jobs = []
+    for index, assignment in enumerate(assignments):
+        value = "70" if assignment.round == 1 else "72"  # the two markers of a script, at the same time
+        twin = value if index % 2 == 0 else "71.5"  # a double click, or a second tab with another value
+        jobs += [(assignment, value), (assignment, twin)]
+    assert len(jobs) == THREADS
+    barrier = threading.Barrier(THREADS)
+    results: list[tuple[int, str]] = [(0, "")] * THREADS
+
+    def submit(slot: int, assignment: MarkerAssignment, value: str) -> None:
+        try:
+            client = Client(raise_request_exception=False)
+            client.force_login(assignment.examiner)
+            url = reverse("marking_save", args=[setup.campaign.pk, "written", assignment.script.code])
+            barrier.wait(timeout=60)
+            response = client.post(
+                url, {"value": value, "submit": "1"}, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en"
+            )
+            results[slot] = (response.status_code, response.content.decode())
+        except Exception as error:  # noqa: BLE001 - any failure of a thread is a failure of the test
+            results[slot] = (-1, repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit, args=(i, *job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+
+    statuses = Counter(status for status, _ in results)
+    assert set(statuses) <= {200, 409}, statuses  # never a 500, never a lost request
+    winners: dict[int, list[str]] = defaultdict(list)
+    for (assignment, value), (status, content) in zip(jobs, results, strict=True):
+        if status == 200:
+            winners[assignment.pk].append(value)
+        else:
+            assert any(message in content for message in CONFLICT_MESSAGES), content
+    assert statuses == {200: 25, 409: 25}
+    assert all(len(values) == 1 for values in winners.values()) and len(winners) == 25
+
+    assert Mark.objects.count() == 25  # nothing duplicated
+    for assignment in assignments:
+        marks = Mark.objects.filter(script=assignment.script, examiner=assignment.examiner, is_current=True)
+        assert marks.count() == 1 and marks.get().status == Mark.Status.SUBMITTED  # nothing lost
+        assert marks.get().value == Decimal(winners[assignment.pk][0])
+    # Both marks of a script came in at the same time: exactly one resolution took both into account.
+    complete = Counter(a.script_id for a in assignments)
+    for script_id, count in complete.items():
+        current = Resolution.objects.filter(script_id=script_id, is_current=True)
+        assert current.count() == (1 if count == 2 else 0)
+        if count == 2:
+            assert len(current.get().marks) == 2
+    assert AuditEvent.objects.filter(action="mark.submit").count() == 25
+    assert verify_chain().ok
