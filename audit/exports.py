@@ -21,21 +21,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from audit.models import AuditEvent, CanonicalJSONEncoder
 from audit.services import utc_iso
+from config.spreadsheets import neutralise_cell
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
-# A spreadsheet reads these as the start of a formula; tab, CR and NUL are listed
-# because some programs skip them before looking (ASVS 1.2.10).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
-
 _json = CanonicalJSONEncoder().encode
-
-
-def neutralise_cell(value: str) -> str:
-    """The value, prefixed with ' if a spreadsheet could take it for a formula."""
-    if value.startswith(FORMULA_TRIGGERS) or value.lstrip().startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
 
 
 def _headers() -> list[str]:

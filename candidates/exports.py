@@ -15,27 +15,11 @@ from zoneinfo import ZoneInfo
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from candidates.models import Application, Gender
+from config.spreadsheets import FORMULA_TRIGGERS, neutralise_cell  # noqa: F401 - used by other exports
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-
-# A spreadsheet reads these as the start of a formula (OWASP "CSV injection");
-# tab, carriage return and NUL are listed because some programs skip them first.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
-
-
-def neutralise_cell(value: str) -> str:
-    """The value, prefixed with ' if a spreadsheet could take it for a formula, without control characters."""
-    # openpyxl refuses control characters (NUL included): drop them, and judge both forms.
-    cleaned = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if any(
-        text.lstrip().startswith(FORMULA_TRIGGERS) or text.startswith(FORMULA_TRIGGERS) for text in (value, cleaned)
-    ):
-        return "'" + cleaned
-    return cleaned
-
 
 # --- XLSX -------------------------------------------------------------------------
 

@@ -11,9 +11,9 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from audit.exports import FORMULA_TRIGGERS
 from audit.models import AuditEvent
 from audit.services import record
+from config.spreadsheets import FORMULA_TRIGGERS
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
