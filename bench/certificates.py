@@ -5,8 +5,8 @@ Run from the project root: ``.venv/bin/python bench/certificates.py [--count N] 
 1. One process: payload, Ed25519 signature and one-page PDF with the segno QR code
    (``config.pdf.draw_qr``), certificates per second (wall and CPU time) and peak memory; side by
    side, the same page with ReportLab's own ``QrCodeWidget`` (the peer stack.md measured at ~37/s),
-   the page without a QR code, and two what-ifs for ``config.pdf.draw_qr``: segno told the mask
-   (no search for the best of 8 masks) and, also, the row runs written as integer coordinates.
+   and the page without a QR code (``config.pdf.draw_qr`` now uses a fixed mask and integer module
+   coordinates, the two what-ifs this bench first measured).
 2. ``--count`` certificates (default 10,000) through two ``manage.py db_worker`` processes on a
    scratch database: a temporary SQLite file, or, when DATABASE_URL points at PostgreSQL, a
    scratch ``<name>_cert_bench`` database on that server, dropped afterwards. Prints wall time and
@@ -113,45 +113,6 @@ def qr_widget(canvas: Any, data: str, *, x: float, y: float, size: float) -> Non
     renderPDF.draw(drawing, canvas, x, y)
 
 
-def fixed_mask_qr(canvas: Any, data: str, *, x: float, y: float, size: float) -> None:
-    """config.pdf.draw_qr with segno told the mask (0) instead of scoring all 8."""
-    import segno
-
-    from config import pdf
-
-    original = segno.make_qr
-    try:
-        pdf.segno.make_qr = lambda content, error="m": original(content, error=error, mask=0)  # type: ignore[assignment]
-        pdf.draw_qr(canvas, data, x=x, y=y, size=size)
-    finally:
-        pdf.segno.make_qr = original  # type: ignore[assignment]
-
-
-def integer_path_qr(canvas: Any, data: str, *, x: float, y: float, size: float) -> None:
-    """A fixed mask, and the row runs written as integer module coordinates under one scaling."""
-    import segno
-
-    matrix = segno.make_qr(data, error="m", mask=0).matrix
-    border = 2
-    modules = len(matrix) + 2 * border
-    ops = []
-    for row_index, row in enumerate(matrix):
-        top = modules - row_index - border - 1
-        run_start = None
-        for col_index, value in enumerate([*row, 0]):
-            if value and run_start is None:
-                run_start = col_index
-            elif not value and run_start is not None:
-                ops.append(f"{run_start + border} {top} {col_index - run_start} 1 re")
-                run_start = None
-    canvas.saveState()
-    canvas.translate(x, y)
-    canvas.scale(size / modules, size / modules)
-    canvas.setFillColorRGB(0, 0, 0)
-    canvas._code.append(" ".join(ops) + " f")
-    canvas.restoreState()
-
-
 def in_process(render: int, peer: int) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         setup_django(
@@ -184,8 +145,6 @@ def in_process(render: int, peer: int) -> None:
 
         variants: list[tuple[str, Callable[..., None] | None, int]] = [
             ("peer: ReportLab QrCodeWidget", qr_widget, peer),
-            ("what-if: draw_qr with a fixed mask", fixed_mask_qr, max(1, render // 2)),
-            ("what-if: fixed mask + integer path", integer_path_qr, max(1, render // 2)),
             ("no QR code", lambda *args, **kwargs: None, max(1, render // 2)),
         ]
         original = certificate_pdf.draw_qr
