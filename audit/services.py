@@ -5,9 +5,10 @@ the change it describes are committed, or rolled back, together. ``verify_chain(
 recomputes every hash and names the first event that no longer fits.
 
 The hash of an event is SHA-256 over its canonical serialisation (see
-:func:`canonical_bytes`): JSON with sorted keys, no whitespace, UTF-8 without
-escapes, every field but ``hash`` itself (``prev_hash`` included), the time as
-ISO 8601 UTC with microseconds. The first event's ``prev_hash`` is 64 zeros.
+:func:`canonical_bytes`): JSON with sorted keys, no whitespace, non-ASCII text
+as UTF-8 rather than escapes, every field but ``hash`` itself (``prev_hash`` included),
+the time as ISO 8601 UTC with microseconds, Decimals as strings. The first event's
+``prev_hash`` is 64 zeros.
 """
 
 from __future__ import annotations

@@ -170,7 +170,11 @@ def child(n_events: int, naive_sample: int, repeats: int) -> None:
             f"({naive / sample * total / median:.0f}x slower)"
         )
         verdict = "meets" if rate > TARGET_PER_SECOND else "MISSES"
-        print(f"[{connection.vendor}] {verdict} the target of {TARGET_PER_SECOND:,} events/s")
+        load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+        print(
+            f"[{connection.vendor}] {verdict} the target of {TARGET_PER_SECOND:,} events/s "
+            f"({os.cpu_count()} CPUs, load average {load})"
+        )
     finally:
         if connection.vendor == "postgresql":
             connection.creation.destroy_test_db(old_name, verbosity=0)
