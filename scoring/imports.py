@@ -26,7 +26,7 @@ from accounts.models import User
 from audit.services import record
 from candidates.exports import neutralise_cell
 from config.errors import Refused
-from exams.models import Campaign, ConflictDeclaration, ExamPart, MarkingMode, Relation
+from exams.models import Campaign, ConflictDeclaration, ExamPart, MarkingMode, PanelMember, Relation
 from scoring import rules as rule_maths
 from scoring import services
 from scoring.models import Mark, MarkerAssignment, OralSlot
@@ -128,16 +128,23 @@ def template_rows(campaign: Campaign, part: ExamPart) -> list[list[Any]]:
         .exclude(relation=Relation.NONE)
         .values_list("application_id", "examiner_id")
     )
+    members: dict[int, list[tuple[int, str]]] = {}
+    for panel_id, user_id, email in (
+        PanelMember.objects.filter(panel__campaign=campaign, panel__part_code=part.code)
+        .order_by("user__email")
+        .values_list("panel_id", "user_id", "user__email")
+    ):
+        members.setdefault(panel_id, []).append((user_id, email))
     rows = []
     slots = OralSlot.objects.filter(panel__campaign=campaign, panel__part_code=part.code).select_related(
         "panel", "application"
     )
     for slot in slots.order_by("panel__name", "position"):
-        for member in slot.panel.memberships.select_related("user").order_by("user__email"):
-            pair = (slot.application_id, member.user_id)
+        for user_id, email in members.get(slot.panel_id, []):
+            pair = (slot.application_id, user_id)
             if pair not in submitted and pair not in conflicted:
                 name = slot.application.display_name
-                rows.append([str(slot.pk), slot.panel.name, slot.position, name, member.user.email, *blanks])
+                rows.append([str(slot.pk), slot.panel.name, slot.position, name, email, *blanks])
     return rows
 
 

@@ -38,6 +38,7 @@ from scoring import rules as rule_maths
 from scoring.models import Draw, Mark, MarkerAssignment, OralSlot, ReopenRequest, Resolution, Reveal, Script
 
 MARKERS_PER_SCRIPT = 2
+Audit = Callable[[], None]  # an audit event still to record
 
 
 def part_of(campaign: Campaign, part_code: str) -> tuple[ExamRules, ExamPart]:
@@ -369,16 +370,21 @@ def expected_markers(*, part: ExamPart, application: Application) -> set[int]:
 def evaluate(*, campaign: Campaign, part: ExamPart, application: Application, by: User) -> Resolution | None:
     """Once every expected mark is in, applies the bands; a third mark closes an escalation."""
     resolve = _evaluation(campaign=campaign, part=part, application=application, by=by)
-    return None if resolve is None else resolve()
+    if resolve is None:
+        return None
+    resolution, audit = resolve()
+    audit()
+    return resolution
 
 
 def _evaluation(
     *, campaign: Campaign, part: ExamPart, application: Application, by: User
-) -> Callable[[], Resolution] | None:
-    """The reads of evaluate(); returns what it will write, to be called after the caller's own audit event.
+) -> Callable[[], tuple[Resolution, Audit]] | None:
+    """The reads of evaluate(); returns its writes, which return the audit events still to record.
 
-    Splitting the two keeps the audit chain's head (locked from the first record() to the commit)
-    out of the reads, and the events in their natural order: the mark, then its resolution.
+    Reads, writes, then events: the audit chain's head, locked for every writer of the platform from
+    the first record() to the commit, is held for the events alone, and they come in their natural
+    order (the mark, then its resolution).
     """
     rules = part.rules
     submitted = list(
@@ -404,7 +410,7 @@ def _evaluation(
     }
     if current is not None and current.status == Resolution.Status.PENDING_THIRD and len(submitted) >= 3:
         value = rule_maths.closest_pair_mean(values, part.decimals)
-        return lambda: _supersede(
+        return lambda: _superseded(
             current,
             **common,
             spread=current.spread,
@@ -415,7 +421,7 @@ def _evaluation(
             by=by,
         )
     if current is not None and current.status == Resolution.Status.FINAL:
-        return lambda: current
+        return lambda: (current, lambda: None)
     outcome = rule_maths.resolve(
         values, mean_max=rules.mean_max_spread, escalate_min=rules.escalate_min_spread, decimals=part.decimals
     )
@@ -428,8 +434,8 @@ def _evaluation(
     else:
         status, method = Resolution.Status.PENDING_COUNCIL, ""
 
-    def write() -> Resolution:
-        resolution = _supersede(
+    def write() -> tuple[Resolution, Audit]:
+        resolution, audit = _superseded(
             current,
             **common,
             spread=outcome.spread,
@@ -439,14 +445,28 @@ def _evaluation(
             method=method,
             by=None,
         )
-        if status == Resolution.Status.PENDING_THIRD and common["script"] is not None:
-            _assign_extra_marker(script=common["script"], round_number=3, by=by, kind=Draw.Kind.THIRD_MARKER)
-        return resolution
+
+        def audit_then_draw() -> None:
+            audit()
+            if status == Resolution.Status.PENDING_THIRD and common["script"] is not None:
+                _assign_extra_marker(script=common["script"], round_number=3, by=by, kind=Draw.Kind.THIRD_MARKER)
+
+        return resolution, audit_then_draw
 
     return write
 
 
 def _supersede(current: Resolution | None, *, by: User | None, reason: str = "", **fields: Any) -> Resolution:
+    resolution, audit = _superseded(current, by=by, reason=reason, **fields)
+    audit()
+    return resolution
+
+
+def _superseded(
+    current: Resolution | None, *, by: User | None, reason: str = "", **fields: Any
+) -> tuple[Resolution, Audit]:
+    """The writes of _supersede(), and its audit event, to be recorded when the caller's own event is in."""
+    before = None if current is None else {"status": current.status, "value": str(current.value)}
     if current is not None:
         current.is_current = False
         current.save(update_fields=["is_current"])
@@ -458,22 +478,25 @@ def _supersede(current: Resolution | None, *, by: User | None, reason: str = "",
         decided_at=timezone.now() if fields["status"] == Resolution.Status.FINAL else None,
         **fields,
     )
-    record(
-        actor=by,
-        action="resolution." + resolution.status,
-        obj=resolution,
-        campaign_id=resolution.campaign_id,
-        before=None if current is None else {"status": current.status, "value": str(current.value)},
-        after={
-            "band": resolution.band,
-            "spread": str(resolution.spread),
-            "value": str(resolution.value),
-            "method": resolution.method,
-            "reason": reason,
-            "marks": resolution.marks,
-        },
-    )
-    return resolution
+
+    def audit() -> None:
+        record(
+            actor=by,
+            action="resolution." + resolution.status,
+            obj=resolution,
+            campaign_id=resolution.campaign_id,
+            before=before,
+            after={
+                "band": resolution.band,
+                "spread": str(resolution.spread),
+                "value": str(resolution.value),
+                "method": resolution.method,
+                "reason": reason,
+                "marks": resolution.marks,
+            },
+        )
+
+    return resolution, audit
 
 
 @transaction.atomic
@@ -760,9 +783,10 @@ def save_mark_in(
         mark.save(update_fields=["value", "criteria", "saved_at", "status", "submitted_at", "source"])
     if submit:
         # The candidate's lock (above) makes the submissions of one candidate's marks take turns, so the
-        # evaluation sees every mark committed before this one. Read it before record(): from there to
-        # the commit, the audit chain's head is locked for every writer of the platform.
+        # evaluation sees every mark committed before this one. Its reads and writes come before
+        # record(): from there to the commit, the audit chain's head is locked for every writer.
         resolve = _evaluation(campaign=campaign, part=part, application=application, by=examiner)
+        resolved = None if resolve is None else resolve()
         record(
             actor=examiner,
             action="mark.submit",
@@ -771,8 +795,8 @@ def save_mark_in(
             before=before,
             after={"key": key, "value": str(value), "criteria": criteria, "source": source},
         )
-        if resolve is not None:
-            resolve()
+        if resolved is not None:
+            resolved[1]()  # the resolution's event, after the mark's
     return mark
 
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import Role
+from audit.models import AuditEvent
 from exams import services as exam_services
 from exams.models import ConflictDeclaration, RubricCriterion
 from scoring import services
@@ -297,6 +298,8 @@ def pending_chair(setup: MarkingSetup) -> Resolution:
 
 def test_the_chair_sees_a_disagreement_by_code_and_decides_it_with_a_reason(setup) -> None:
     resolution = pending_chair(setup)
+    last = list(AuditEvent.objects.order_by("-seq").values_list("action", flat=True)[:2])
+    assert last == ["resolution.pending_chair", "mark.submit"]  # the mark, then what it led to
     client = client_for(setup.chair)
     page = client.get(reverse("chair_disagreements"), **EN).content.decode()
     assert resolution.script.code in page and resolution.application.display_name not in page
