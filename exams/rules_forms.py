@@ -31,7 +31,7 @@ from exams.models import (
     RubricCriterion,
     TieBreak,
 )
-from exams.services import record_rules_edit, rules_snapshot
+from exams.services import PART_FIELDS, RULE_FIELDS, record_rules_edit, rules_snapshot
 
 # Plain words for each choice HR makes: these decide careers, so the page says what each one does.
 RANKING_EXPLANATIONS = {
@@ -61,28 +61,6 @@ TIE_BREAK_EXPLANATIONS = {
     TieBreak.PRIORITY: _("A candidate in a priority category recorded in the application ranks first."),
     TieBreak.CHAIR: _("Any tie still left is decided by the council chair, with a recorded reason."),
 }
-RULE_FIELDS = [
-    "mean_max_spread",
-    "escalate_min_spread",
-    "escalation",
-    "ranking_basis",
-    "tie_breaks",
-    "decisive_part",
-    "min_candidates_per_post",
-    "appeal_window_days",
-]
-PART_FIELDS = [
-    "position",
-    "code",
-    "name",
-    "max_score",
-    "decimals",
-    "pass_mark",
-    "gates_next",
-    "weight",
-    "marking_mode",
-    "appealable",
-]
 
 
 def plain_number(value: Decimal | None) -> str:

@@ -152,40 +152,37 @@ def current_rules(campaign: Campaign) -> ExamRules | None:
     )
 
 
+# The editable fields of a rules version and of its parts: the editor's form and the audit snapshot
+# both use these lists, so a new field is edited and audited at once.
+RULE_FIELDS = [
+    "mean_max_spread",
+    "escalate_min_spread",
+    "escalation",
+    "ranking_basis",
+    "tie_breaks",
+    "decisive_part",
+    "min_candidates_per_post",
+    "appeal_window_days",
+]
+PART_FIELDS = [
+    "position",
+    "code",
+    "name",
+    "max_score",
+    "decimals",
+    "pass_mark",
+    "gates_next",
+    "weight",
+    "marking_mode",
+    "appealable",
+]
+
+
 def rules_snapshot(rules: ExamRules) -> dict[str, Any]:
-    data = snapshot(
-        rules,
-        [
-            "version",
-            "status",
-            "amendment_reason",
-            "mean_max_spread",
-            "escalate_min_spread",
-            "escalation",
-            "ranking_basis",
-            "tie_breaks",
-            "decisive_part",
-            "min_candidates_per_post",
-            "appeal_window_days",
-        ],
-    )
+    data = snapshot(rules, ["version", "status", "amendment_reason", *RULE_FIELDS])
     data["parts"] = [
         {
-            **snapshot(
-                part,
-                [
-                    "position",
-                    "code",
-                    "name",
-                    "max_score",
-                    "decimals",
-                    "pass_mark",
-                    "gates_next",
-                    "weight",
-                    "marking_mode",
-                    "appealable",
-                ],
-            ),
+            **snapshot(part, PART_FIELDS),
             "criteria": [snapshot(c, ["position", "name", "max_score"]) for c in part.criteria.all()],
         }
         for part in rules.parts.all()

@@ -12,6 +12,7 @@ from accounts.models import User
 from candidates.models import Application, CriterionCheck
 from candidates.services import run_eligibility_check
 from exams.models import Post
+from tests.conftest import PROFILE_DEFAULTS
 
 _numbers = count(1)
 
@@ -20,29 +21,11 @@ def snapshot(full_name: str, **fields: Any) -> dict[str, Any]:
     """A profile snapshot as `submit_application` stores it, meeting the usual standards."""
     number = next(_numbers)
     return {
+        **PROFILE_DEFAULTS,
         "full_name": full_name,
-        "date_of_birth": "1980-05-17",
-        "gender": "male",
         "citizen_id": f"0490800{number:05d}",
-        "ethnicity": "Kinh",
-        "phone": "0905123456",
-        "address": "12 Phan Chu Trinh, Tam Kỳ",
-        "degree_level": 3,
-        "degree_field": "Y tế công cộng",
-        "degree_institution": "Đại học Y Dược Huế",
-        "degree_year": 2003,
-        "political_theory": 3,
-        "state_management": 2,
-        "language_level": 4,
-        "service_start": "2004-09-01",
-        "current_organisation": "Bệnh viện Đa khoa tỉnh Quảng Nam",
-        "current_position": "Trưởng khoa",
-        "current_post_since": "2018-01-01",
-        "in_succession_plan": True,
         "succession_plan_details": "Phó Giám đốc Sở Y tế",
-        "nominated": False,
         "nomination_details": "",
-        "discipline_in_force": False,
         "discipline_details": "",
         "work_history": [
             {
