@@ -249,3 +249,16 @@ def pdf_bytes(text: str = "Sơ yếu lý lịch") -> bytes:
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def english_outside_requests():
+    """Messages built outside a request (services, tasks) compare with their English source.
+
+    Without it, the language a previous test's request left active would leak into the next test.
+    Requests still choose their own language (LocaleMiddleware), and Vietnamese is tested explicitly.
+    """
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

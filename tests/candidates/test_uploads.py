@@ -19,7 +19,6 @@ from pathlib import Path
 
 import fontpkg
 import pytest
-from django.utils import translation
 from django.utils.functional import Promise
 from PIL import Image, ImageCms, PngImagePlugin
 from pypdf import PdfReader, PdfWriter
@@ -41,14 +40,6 @@ from candidates.uploads import (
     strip_image_metadata,
     strip_pdf_metadata,
 )
-
-
-@pytest.fixture(autouse=True)
-def english_messages():
-    """The messages are compared with their English source; the Vietnamese is tested through the pages."""
-    with translation.override("en"):
-        yield
-
 
 MB = 1024 * 1024
 MAX_BYTES = 10 * MB
