@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -152,6 +152,37 @@ def current_rules(campaign: Campaign) -> ExamRules | None:
     )
 
 
+# Approved rules never change (an amendment is a new version), so a process may keep them: marking
+# reads them on every keystroke. The key adds the creation and approval times to the id, so a version
+# rolled back and its id reused (SQLite reuses ids) is never taken for another.
+RulesKey = tuple[object, ...]  # (id, created_at, approved_at) as the database driver returns them
+_RULES_IN_FORCE: dict[RulesKey, ExamRules] = {}
+_RULES_IN_FORCE_KEPT = 256
+_RULES_IN_FORCE_KEY = (
+    f"SELECT id, created_at, approved_at FROM {ExamRules._meta.db_table} "
+    "WHERE campaign_id = %s AND status = %s ORDER BY version DESC LIMIT 1"
+)
+
+
+def rules_in_force(campaign: Campaign) -> ExamRules | None:
+    """current_rules() with its parts and criteria, shared by the process: read it, never change it."""
+    # Plain SQL: this lookup runs on every mark saved, and the ORM would spend more building it than
+    # the database spends answering it.
+    with connection.cursor() as cursor:
+        cursor.execute(_RULES_IN_FORCE_KEY, [campaign.pk, ExamRules.Status.APPROVED])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    key: RulesKey = tuple(row)
+    rules = _RULES_IN_FORCE.get(key)
+    if rules is None:
+        rules = ExamRules.objects.prefetch_related("parts__criteria").get(pk=key[0])
+        if len(_RULES_IN_FORCE) >= _RULES_IN_FORCE_KEPT:
+            _RULES_IN_FORCE.pop(next(iter(_RULES_IN_FORCE)), None)
+        _RULES_IN_FORCE[key] = rules
+    return rules
+
+
 # The editable fields of a rules version and of its parts: the editor's form and the audit snapshot
 # both use these lists, so a new field is edited and audited at once.
 RULE_FIELDS = [
@@ -236,6 +267,7 @@ def create_rules_draft(*, campaign: Campaign, by: User, reason: str = "") -> Exa
         rules = base
         rules.pk = None
         rules._state.adding = True
+        rules.__dict__.pop("_prefetched_objects_cache", None)  # else rules.parts would answer with the base's
         rules.version = base.version + 1
         rules.status, rules.amendment_reason = ExamRules.Status.DRAFT, reason.strip()
         rules.created_by, rules.approved_by, rules.approved_at = by, None, None

@@ -9,11 +9,13 @@ import random
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -33,7 +35,7 @@ from exams.models import (
     PanelCandidate,
     Relation,
 )
-from exams.services import current_rules
+from exams.services import rules_in_force
 from scoring import rules as rule_maths
 from scoring.models import Draw, Mark, MarkerAssignment, OralSlot, ReopenRequest, Resolution, Reveal, Script
 
@@ -42,7 +44,8 @@ Audit = Callable[[], None]  # an audit event still to record
 
 
 def part_of(campaign: Campaign, part_code: str) -> tuple[ExamRules, ExamPart]:
-    rules = current_rules(campaign)
+    """The rules in force and one of their parts (shared by the process: read them, never change them)."""
+    rules = rules_in_force(campaign)
     if rules is None:
         raise Refused(_("The campaign has no approved rules."), code="no_rules")
     part = next((p for p in rules.parts.all() if p.code == part_code), None)
@@ -239,51 +242,57 @@ def _assign_extra_marker(*, script: Script, round_number: int, by: User, kind: s
 # --- Marks -----------------------------------------------------------------------------
 
 
-def _check_may_mark(*, examiner: User, application_id: int, panel: Panel) -> None:
-    declaration = ConflictDeclaration.objects.filter(examiner=examiner, application_id=application_id).first()
-    if declaration is None:
-        raise Refused(_("Declare any conflict of interest with this candidate before marking."), code="no_declaration")
-    if declaration.has_conflict:
-        raise Refused(_("You declared a conflict of interest: you cannot mark this candidate."), code="conflict")
+@dataclass(frozen=True)
+class Target:
+    """What an examiner may mark, as read by one query: the candidate, the script (blind part), the panel,
+    and the examiner's declaration about the candidate ("" when none is made)."""
+
+    application_id: int
+    script_id: int | None
+    panel_id: int
+    relation: str
+
+    def check_may_mark(self) -> None:
+        if not self.relation:
+            raise Refused(
+                _("Declare any conflict of interest with this candidate before marking."), code="no_declaration"
+            )
+        if self.relation != Relation.NONE:
+            raise Refused(_("You declared a conflict of interest: you cannot mark this candidate."), code="conflict")
 
 
-def marking_target(
-    *, examiner: User, campaign: Campaign, part_code: str, key: str
-) -> tuple[Application, Script | None, Panel]:
-    """What an examiner may mark, from the key they send: a script code (blind) or a slot (oral).
+def _target_in(*, examiner: User, campaign: Campaign, part: ExamPart, key: str) -> Target:
+    """The key an examiner sends (a script code, or an oral slot's id) if it is theirs to mark.
 
     Anything not assigned to them is answered as if it did not exist.
     """
-    _rules, part = part_of(campaign, part_code)
-    return _target_in(examiner=examiner, campaign=campaign, part=part, key=key)
-
-
-def _target_in(
-    *, examiner: User, campaign: Campaign, part: ExamPart, key: str
-) -> tuple[Application, Script | None, Panel]:
     part_code = part.code
+    declared = ConflictDeclaration.objects.filter(examiner=examiner, application_id=OuterRef("application_id"))
+    relation = Coalesce(Subquery(declared.values("relation")[:1]), Value(""))
     if part.marking_mode == MarkingMode.BLIND_DOUBLE:
-        assignment = (
-            MarkerAssignment.objects.select_related("script__panel", "script__application")
-            .filter(examiner=examiner, script__campaign=campaign, script__part_code=part_code, script__code=key)
+        row = (
+            Script.objects.filter(campaign=campaign, part_code=part_code, code=key, assignments__examiner=examiner)
+            .annotate(relation=relation)
+            .values_list("application_id", "pk", "panel_id", "relation")
             .first()
         )
-        if assignment is None:
+        if row is None:
             raise Refused(_("This script is not assigned to you."), code="not_assigned")
-        return assignment.script.application, assignment.script, assignment.script.panel
-    slot = (
-        OralSlot.objects.select_related("panel", "application")
-        .filter(
+        return Target(*row)
+    row = (
+        OralSlot.objects.filter(
             panel__campaign=campaign,
             panel__part_code=part_code,
             panel__memberships__user=examiner,
             pk=key if str(key).isdigit() else -1,
         )
+        .annotate(relation=relation)
+        .values_list("application_id", "panel_id", "relation")
         .first()
     )
-    if slot is None:
+    if row is None:
         raise Refused(_("This candidate is not assigned to you."), code="not_assigned")
-    return slot.application, None, slot.panel
+    return Target(row[0], None, row[1], row[2])
 
 
 def _criteria_total(part: ExamPart, raw_criteria: dict[str, str]) -> tuple[dict[str, str], Decimal | None]:
@@ -315,10 +324,11 @@ def mark_message(code: str, max_score: Decimal, decimals: int) -> str:
     return str(messages[code]) % {"max": f"{max_score.normalize():f}", "decimals": decimals}
 
 
-def _current_mark(examiner: User, application: Application, part_code: str) -> Mark | None:
+def _current_mark(examiner: User, application_id: int, part_code: str) -> Mark | None:
     return (
         Mark.objects.select_for_update()
-        .filter(examiner=examiner, application=application, part_code=part_code, is_current=True)
+        .filter(examiner=examiner, application_id=application_id, part_code=part_code, is_current=True)
+        .order_by()  # the model's ordering joins the application, which FOR UPDATE would lock as well
         .first()
     )
 
@@ -348,28 +358,28 @@ def save_mark(
     )
 
 
-def expected_markers(*, part: ExamPart, application: Application) -> set[int]:
+def expected_markers(*, part: ExamPart, application_id: int) -> set[int]:
     if part.marking_mode == MarkingMode.BLIND_DOUBLE:
         return set(
-            MarkerAssignment.objects.filter(script__application=application, script__part_code=part.code).values_list(
-                "examiner_id", flat=True
-            )
+            MarkerAssignment.objects.filter(
+                script__application_id=application_id, script__part_code=part.code
+            ).values_list("examiner_id", flat=True)
         )
-    seat = PanelCandidate.objects.filter(application=application, part_code=part.code).first()
+    seat = PanelCandidate.objects.filter(application_id=application_id, part_code=part.code).first()
     if seat is None:
         return set()
     members = set(seat.panel.memberships.values_list("user_id", flat=True))
     conflicted = set(
-        ConflictDeclaration.objects.filter(application=application, examiner_id__in=members)
+        ConflictDeclaration.objects.filter(application_id=application_id, examiner_id__in=members)
         .exclude(relation=Relation.NONE)
         .values_list("examiner_id", flat=True)
     )
     return members - conflicted
 
 
-def evaluate(*, campaign: Campaign, part: ExamPart, application: Application, by: User) -> Resolution | None:
+def evaluate(*, campaign: Campaign, part: ExamPart, application_id: int, by: User) -> Resolution | None:
     """Once every expected mark is in, applies the bands; a third mark closes an escalation."""
-    resolve = _evaluation(campaign=campaign, part=part, application=application, by=by)
+    resolve = _evaluation(campaign=campaign, part=part, application_id=application_id, by=by)
     if resolve is None:
         return None
     resolution, audit = resolve()
@@ -378,7 +388,7 @@ def evaluate(*, campaign: Campaign, part: ExamPart, application: Application, by
 
 
 def _evaluation(
-    *, campaign: Campaign, part: ExamPart, application: Application, by: User
+    *, campaign: Campaign, part: ExamPart, application_id: int, by: User
 ) -> Callable[[], tuple[Resolution, Audit]] | None:
     """The reads of evaluate(); returns its writes, which return the audit events still to record.
 
@@ -388,24 +398,26 @@ def _evaluation(
     """
     rules = part.rules
     submitted = list(
-        Mark.objects.filter(application=application, part_code=part.code, is_current=True, status=Mark.Status.SUBMITTED)
-        .select_related("script")
-        .order_by("submitted_at", "pk")
+        Mark.objects.filter(
+            application_id=application_id, part_code=part.code, is_current=True, status=Mark.Status.SUBMITTED
+        ).order_by("submitted_at", "pk")
     )
-    expected = expected_markers(part=part, application=application)
+    if part.marking_mode == MarkingMode.BLIND_DOUBLE and len(submitted) < MARKERS_PER_SCRIPT:
+        return None  # a script always has two markers at least (a draw refuses fewer): not complete yet
+    expected = expected_markers(part=part, application_id=application_id)
     if not expected or not expected <= {m.examiner_id for m in submitted}:
         return None
     current = (
         Resolution.objects.select_for_update()
-        .filter(application=application, part_code=part.code, is_current=True)
+        .filter(application_id=application_id, part_code=part.code, is_current=True)
         .first()
     )
     values = [m.value for m in submitted]
     common = {
         "campaign": campaign,
         "part": part,
-        "application": application,
-        "script": submitted[0].script,
+        "application_id": application_id,
+        "script_id": submitted[0].script_id,
         "marks": [[str(m.public_id), str(m.value)] for m in submitted],
     }
     if current is not None and current.status == Resolution.Status.PENDING_THIRD and len(submitted) >= 3:
@@ -448,8 +460,8 @@ def _evaluation(
 
         def audit_then_draw() -> None:
             audit()
-            if status == Resolution.Status.PENDING_THIRD and common["script"] is not None:
-                _assign_extra_marker(script=common["script"], round_number=3, by=by, kind=Draw.Kind.THIRD_MARKER)
+            if status == Resolution.Status.PENDING_THIRD and resolution.script is not None:
+                _assign_extra_marker(script=resolution.script, round_number=3, by=by, kind=Draw.Kind.THIRD_MARKER)
 
         return resolution, audit_then_draw
 
@@ -730,10 +742,40 @@ def save_mark_in(
     source: str = "web",
 ) -> Mark:
     """save_mark() for a caller that already holds the part of the rules in force (the marking page does)."""
-    part_code = part.code
-    application, script, panel = _target_in(examiner=examiner, campaign=campaign, part=part, key=key)
-    _check_may_mark(examiner=examiner, application_id=application.pk, panel=panel)
-    criteria, total = _criteria_total(part, raw_criteria or {})
+    try:
+        with transaction.atomic():
+            return _save_mark(
+                examiner=examiner,
+                campaign=campaign,
+                part=part,
+                key=key,
+                raw_value=raw_value,
+                raw_criteria=raw_criteria or {},
+                submit=submit,
+                source=source,
+            )
+    except IntegrityError:
+        # Two windows created the same mark at once: the other one won. Caught out here, so that the
+        # common case needs no savepoint, and the whole write is undone.
+        raise Refused(
+            _("This mark was just saved from another window; reload the page."), code="concurrent_save"
+        ) from None
+
+
+def _save_mark(
+    *,
+    examiner: User,
+    campaign: Campaign,
+    part: ExamPart,
+    key: str,
+    raw_value: str,
+    raw_criteria: dict[str, str],
+    submit: bool,
+    source: str,
+) -> Mark:
+    target = _target_in(examiner=examiner, campaign=campaign, part=part, key=key)
+    target.check_may_mark()
+    criteria, total = _criteria_total(part, raw_criteria)
     value: Decimal | None = total
     if value is None and str(raw_value).strip() != "":
         try:
@@ -745,8 +787,8 @@ def save_mark_in(
     if submit and value is None:
         raise Refused(_("Enter the mark before submitting."), code="empty")
     if submit:
-        lock_candidate(application.pk)
-    mark = _current_mark(examiner, application, part_code)
+        lock_candidate(target.application_id)
+    mark = _current_mark(examiner, target.application_id, part.code)
     if mark is not None and mark.status == Mark.Status.SUBMITTED:
         raise Refused(
             _("This mark is already submitted and locked; only the chair can reopen it."), code="already_submitted"
@@ -756,27 +798,20 @@ def save_mark_in(
     status = Mark.Status.SUBMITTED if submit else Mark.Status.DRAFT
     submitted_at = now if submit else None
     if mark is None:
-        try:
-            with transaction.atomic():
-                mark = Mark.objects.create(
-                    campaign=campaign,
-                    part_code=part.code,
-                    application=application,
-                    script=script,
-                    panel=panel,
-                    examiner=examiner,
-                    value=value,
-                    criteria=criteria,
-                    status=status,
-                    saved_at=now,
-                    submitted_at=submitted_at,
-                    source=source,
-                )
-        except IntegrityError:
-            # Two tabs created the same mark at once: the other one won; answer as a conflict.
-            raise Refused(
-                _("This mark was just saved from another window; reload the page."), code="concurrent_save"
-            ) from None
+        mark = Mark.objects.create(
+            campaign=campaign,
+            part_code=part.code,
+            application_id=target.application_id,
+            script_id=target.script_id,
+            panel_id=target.panel_id,
+            examiner=examiner,
+            value=value,
+            criteria=criteria,
+            status=status,
+            saved_at=now,
+            submitted_at=submitted_at,
+            source=source,
+        )
     else:
         mark.value, mark.criteria, mark.saved_at = value, criteria, now
         mark.status, mark.submitted_at, mark.source = status, submitted_at, source
@@ -785,7 +820,7 @@ def save_mark_in(
         # The candidate's lock (above) makes the submissions of one candidate's marks take turns, so the
         # evaluation sees every mark committed before this one. Its reads and writes come before
         # record(): from there to the commit, the audit chain's head is locked for every writer.
-        resolve = _evaluation(campaign=campaign, part=part, application=application, by=examiner)
+        resolve = _evaluation(campaign=campaign, part=part, application_id=target.application_id, by=examiner)
         resolved = None if resolve is None else resolve()
         record(
             actor=examiner,

@@ -395,10 +395,10 @@ def _mark_response(
         else:
             messages.success(request, _("Mark submitted.") if mark and mark.submitted_at else _("Draft saved."))
         return redirect(reverse("marking_part", args=[campaign.pk, part.code]) + f"#row-{key}")
-    if mark is not None and part.marking_mode == MarkingMode.BLIND_DOUBLE and mark.script is not None:
-        row = MarkRow(
-            key=mark.script.code,
-            label=mark.script.code,
+    if mark is not None and part.marking_mode == MarkingMode.BLIND_DOUBLE and mark.script_id is not None:
+        row = MarkRow(  # the key is the script's code: the service found the mark by it
+            key=key,
+            label=key,
             mark=mark,
             values=_values(mark, part),
             criteria=list(part.criteria.all()),

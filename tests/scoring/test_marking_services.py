@@ -219,3 +219,29 @@ def test_rules_are_approved_by_another_person_and_then_frozen(make_post, hr_offi
         exam_services.create_rules_draft(campaign=post.campaign, by=hr_officer)  # an amendment needs a reason
     amendment = exam_services.create_rules_draft(campaign=post.campaign, by=hr_officer, reason="Sửa trọng số")
     assert amendment.version == 2 and amendment.parts.count() == 2
+
+
+def test_an_amendment_approved_during_marking_applies_to_the_next_mark_at_once(setup) -> None:
+    """The process keeps approved rules between requests; a newly approved version must still win at once."""
+    scripts_with_markers(setup)
+    first_script, second_script = Script.objects.order_by("code")[:2]
+    examiner = markers_of(first_script)[0]
+    mark(examiner, first_script, "80", submit=False)  # reads (and keeps) version 1: written out of 100
+    draft = exam_services.create_rules_draft(campaign=setup.campaign, by=setup.hr, reason="Thang điểm 60")
+    draft.parts.filter(code="written").update(max_score=Decimal("60"))
+    exam_services.approve_rules(rules=draft, by=setup.chair)
+    second_examiner = markers_of(second_script)[0]
+    with pytest.raises(Refused) as refused:
+        mark(second_examiner, second_script, "80", submit=False)
+    assert refused.value.code == "out_of_range"
+    assert mark(second_examiner, second_script, "60", submit=False).value == Decimal("60")
+
+
+def test_rules_kept_by_the_process_are_never_taken_for_another_version(setup) -> None:
+    first = exam_services.rules_in_force(setup.campaign)
+    assert exam_services.rules_in_force(setup.campaign) is first  # kept: no second load
+    draft = exam_services.create_rules_draft(campaign=setup.campaign, by=setup.hr, reason="Sửa đổi")
+    amended = exam_services.approve_rules(rules=draft, by=setup.chair)
+    in_force = exam_services.rules_in_force(setup.campaign)
+    assert in_force is not None and in_force.pk == amended.pk != first.pk
+    assert [p.code for p in in_force.parts.all()] == [p.code for p in first.parts.all()]
