@@ -212,6 +212,13 @@ def withdraw_conflicted_examiner(*, declaration: ConflictDeclaration) -> None:
 
 
 def _assign_extra_marker(*, script: Script, round_number: int, by: User, kind: str) -> MarkerAssignment:
+    assignment, audit = _extra_marker(script=script, round_number=round_number, by=by, kind=kind)
+    audit()
+    return assignment
+
+
+def _extra_marker(*, script: Script, round_number: int, by: User, kind: str) -> tuple[MarkerAssignment, Audit]:
+    """The writes of _assign_extra_marker(), and its audit event, to be recorded after the caller's own."""
     conflicts = conflicted_pairs(script.campaign)
     taken = set(script.assignments.values_list("examiner_id", flat=True))
     eligible = sorted(
@@ -233,10 +240,17 @@ def _assign_extra_marker(*, script: Script, round_number: int, by: User, kind: s
         result={"script": script.code, "round": round_number, "examiner": examiner_id},
     )
     assignment = MarkerAssignment.objects.create(script=script, examiner_id=examiner_id, round=round_number, draw=draw)
-    record(
-        actor=by, action=f"draw.{kind}", obj=draw, campaign_id=script.campaign_id, after={"seed": seed, **draw.result}
-    )
-    return assignment
+
+    def audit() -> None:
+        record(
+            actor=by,
+            action=f"draw.{kind}",
+            obj=draw,
+            campaign_id=script.campaign_id,
+            after={"seed": seed, **draw.result},
+        )
+
+    return assignment, audit
 
 
 # --- Marks -----------------------------------------------------------------------------
@@ -457,11 +471,16 @@ def _evaluation(
             method=method,
             by=None,
         )
+        if status != Resolution.Status.PENDING_THIRD or resolution.script_id is None:
+            return resolution, audit
+        # The third marker is drawn here, before any event: the draw's reads and writes must not run
+        # while the audit chain's head is locked. Its event follows the resolution's.
+        script = Script.objects.select_related("campaign", "panel").get(pk=resolution.script_id)
+        _assignment, draw_audit = _extra_marker(script=script, round_number=3, by=by, kind=Draw.Kind.THIRD_MARKER)
 
         def audit_then_draw() -> None:
             audit()
-            if status == Resolution.Status.PENDING_THIRD and resolution.script is not None:
-                _assign_extra_marker(script=resolution.script, round_number=3, by=by, kind=Draw.Kind.THIRD_MARKER)
+            draw_audit()
 
         return resolution, audit_then_draw
 
