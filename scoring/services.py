@@ -748,7 +748,6 @@ def submit_complete_drafts(*, examiner: User, campaign: Campaign, part_code: str
     return submitted
 
 
-@transaction.atomic
 def save_mark_in(
     *,
     examiner: User,

@@ -97,3 +97,46 @@ def test_fifty_concurrent_submissions_lose_and_duplicate_nothing(make_post) -> N
             assert len(current.get().marks) == 2
     assert AuditEvent.objects.filter(action="mark.submit").count() == 25
     assert verify_chain().ok
+
+
+def test_two_windows_saving_the_same_first_draft_keep_one_mark_and_the_loser_is_told(make_post) -> None:
+    """Drafts take no lock: two first saves of one mark race to the insert; the unique constraint decides."""
+    setup = build_marking_setup(make_post, candidates=13, examiners=4)
+    scripts_with_markers(setup)
+    assignments = list(
+        MarkerAssignment.objects.select_related("script", "examiner").order_by("script__code", "round")[:20]
+    )
+    jobs = [(assignment, value) for assignment in assignments for value in ("60", "61")]
+    barrier = threading.Barrier(len(jobs))
+    results: list[tuple[int, str]] = [(0, "")] * len(jobs)
+
+    def save(slot: int, assignment: MarkerAssignment, value: str) -> None:
+        try:
+            client = Client(raise_request_exception=False)
+            client.force_login(assignment.examiner)
+            url = reverse("marking_save", args=[setup.campaign.pk, "written", assignment.script.code])
+            barrier.wait(timeout=60)
+            response = client.post(url, {"value": value}, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en")
+            results[slot] = (response.status_code, response.content.decode())
+        except Exception as error:  # noqa: BLE001 - any failure of a thread is a failure of the test
+            results[slot] = (-1, repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=save, args=(i, *job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+
+    statuses = Counter(status for status, _ in results)
+    assert set(statuses) <= {200, 409}, statuses
+    for status, content in results:
+        if status == 409:
+            assert "This mark was just saved from another window; reload the page." in content
+    for assignment in assignments:
+        marks = Mark.objects.filter(script=assignment.script, examiner=assignment.examiner)
+        assert marks.count() == 1 and marks.get().status == Mark.Status.DRAFT
+        assert str(marks.get().value) in ("60.00", "61.00")
+    assert not AuditEvent.objects.filter(action="mark.submit").exists()

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from audit.models import AuditEvent
 from audit.services import verify_chain
 from config.errors import Refused
 from exams import services as exam_services
@@ -245,3 +246,32 @@ def test_rules_kept_by_the_process_are_never_taken_for_another_version(setup) ->
     in_force = exam_services.rules_in_force(setup.campaign)
     assert in_force is not None and in_force.pk == amended.pk != first.pk
     assert [p.code for p in in_force.parts.all()] == [p.code for p in first.parts.all()]
+
+
+def test_a_mark_created_meanwhile_by_another_window_is_refused_and_nothing_is_written(setup, monkeypatch) -> None:
+    """The race the unique constraint settles, made certain: another window inserts between read and write."""
+    scripts_with_markers(setup)
+    script = Script.objects.first()
+    examiner = markers_of(script)[0]
+    read_current_mark = services._current_mark
+
+    def another_window_wins(examiner_, application_id, part_code):  # type: ignore[no-untyped-def]
+        found = read_current_mark(examiner_, application_id, part_code)
+        Mark.objects.create(
+            campaign=script.campaign,
+            part_code=part_code,
+            application_id=application_id,
+            script=script,
+            panel=script.panel,
+            examiner=examiner_,
+            value=Decimal("61"),
+        )
+        return found
+
+    monkeypatch.setattr(services, "_current_mark", another_window_wins)
+    events = AuditEvent.objects.count()
+    with pytest.raises(Refused) as refused:
+        mark(examiner, script, "70")
+    assert refused.value.code == "concurrent_save"
+    assert not Mark.objects.exists()  # the whole write was undone, the other window's row with it (same transaction)
+    assert AuditEvent.objects.count() == events
