@@ -20,15 +20,52 @@ GENESIS_HASH = "0" * 64
 
 
 class CanonicalJSONEncoder(json.JSONEncoder):
-    """Sorted keys, no whitespace, UTF-8 unescaped: the form the hash covers.
-
-    Used by before/after, so SQLite stores exactly the text that was hashed and
-    verification can hash it without parsing. (PostgreSQL's jsonb keeps its own form.)
-    """
+    """Sorted keys, no whitespace, UTF-8 unescaped: the form the hash covers."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.update(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
         super().__init__(**kwargs)
+
+
+_canonical = CanonicalJSONEncoder().encode
+
+
+class CanonicalJSONTextField(models.TextField):
+    """A JSON value kept as the exact canonical text the event's hash covers, on every database.
+
+    In Python it reads and writes like a JSONField (``event.after`` is a dict, a list, a
+    string... or None for SQL NULL), but the column is plain text: PostgreSQL's jsonb would
+    keep its own form (other key order, added spaces), so verification would have to parse
+    and re-encode every value. With the text stored as hashed, ``verify_chain()`` splices
+    it into the canonical form as it is. Rows written as jsonb before migration 0003 keep
+    jsonb's form, which verification re-encodes. No JSON lookups (``after__status``) on these
+    columns: they are text to the database.
+    """
+
+    # "" is a JSON string like any other, so an absent value is None, never "".
+    empty_strings_allowed = False
+
+    def get_prep_value(self, value: Any) -> str | None:
+        if value is None or hasattr(value, "resolve_expression"):
+            return value
+        return _canonical(value)
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            # As JSONField does: a row mangled outside the application still opens (and fails verification).
+            return value
+
+    def to_python(self, value: Any) -> Any:
+        # The Python value is the decoded JSON; TextField's str() would turn a dict into its repr.
+        return value
+
+    def value_to_string(self, obj: models.Model) -> Any:
+        # Serialisers (dumpdata) embed the value itself, as they do for a JSONField.
+        return self.value_from_object(obj)
 
 
 class AuditEvent(models.Model):
@@ -51,8 +88,8 @@ class AuditEvent(models.Model):
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
     # No foreign key: the trail outlives whatever it describes.
     campaign_id = models.BigIntegerField(_("campaign id"), null=True, blank=True)
-    before = models.JSONField(_("before"), null=True, blank=True, encoder=CanonicalJSONEncoder)
-    after = models.JSONField(_("after"), null=True, blank=True, encoder=CanonicalJSONEncoder)
+    before = CanonicalJSONTextField(_("before"), null=True, blank=True)
+    after = CanonicalJSONTextField(_("after"), null=True, blank=True)
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64)
 

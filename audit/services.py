@@ -9,6 +9,12 @@ The hash of an event is SHA-256 over its canonical serialisation (see
 as UTF-8 rather than escapes, every field but ``hash`` itself (``prev_hash`` included),
 the time as ISO 8601 UTC with microseconds, Decimals as strings. The first event's
 ``prev_hash`` is 64 zeros.
+
+before/after are stored as exactly the canonical text that was hashed (see
+``audit.models.CanonicalJSONTextField``), so verification splices the stored text into the
+canonical form and hashes it, reading the rows past the ORM (a raw cursor on SQLite, COPY on
+PostgreSQL); a row that does not match that way is looked at again, exactly, before it is
+called edited.
 """
 
 from __future__ import annotations
@@ -19,19 +25,22 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
+from functools import partial
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Cast
@@ -40,6 +49,9 @@ from django.utils.duration import duration_iso_string
 from django.utils.functional import Promise
 
 from audit.models import GENESIS_HASH, AuditEvent, AuditHead, CanonicalJSONEncoder
+
+if TYPE_CHECKING:
+    from psycopg.pq.abc import PGconn
 
 # "rules.approve", "mark.submit", "identity.reveal": lower-case words joined by dots.
 ACTION_CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -281,6 +293,203 @@ class ChainReport:
     seconds: float = 0.0
 
 
+# verify_chain() reads one row per event, in seq order, with the columns in this order:
+# (hash, prev_hash, action, at, actor_id, actor_label, object_type, object_id, campaign_id, before, after, seq),
+# each value as the piece of the canonical form (see canonical_bytes) it becomes, so that the hot loop
+# only quotes the four strings, splices and hashes:
+# - at: the UTC time as "YYYY-MM-DD HH:MM:SS.ffffff" (another form is left to the closer look);
+# - actor_id, campaign_id: an integer, its digits or "null"; None if the column holds anything else
+#   (None renders as "None", which no canonical form holds, so the row fails the fast check);
+# - before, after: the stored text, "null" for NULL.
+Row = Sequence[Any]
+
+_SQLITE_ROWS = """
+    SELECT hash, prev_hash, action, CAST(at AS TEXT),
+           CASE typeof(actor_id) WHEN 'integer' THEN actor_id WHEN 'null' THEN 'null' END,
+           actor_label, object_type, object_id,
+           CASE typeof(campaign_id) WHEN 'integer' THEN campaign_id WHEN 'null' THEN 'null' END,
+           coalesce(before, 'null'), coalesce(after, 'null'), seq
+    FROM audit_auditevent ORDER BY seq
+"""
+
+# COPY streams rows as the server produces them, so hashing overlaps the server's work. Batches bound
+# what must be read to the end when a row needs a query part-way (see _postgresql_batch). No column is
+# NULL, so a backslash in COPY's text format is always an escape.
+_POSTGRESQL_BATCH = """
+    COPY (
+        SELECT hash, prev_hash, action, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
+               coalesce(actor_id::text, 'null'), actor_label, object_type, object_id,
+               coalesce(campaign_id::text, 'null'), coalesce(before, 'null'), coalesce(after, 'null'), seq
+        FROM audit_auditevent WHERE seq > %s ORDER BY seq LIMIT %s
+    ) TO STDOUT
+"""
+
+# COPY's text format escapes a backslash and these control characters, and nothing else.
+_COPY_ESCAPES = {"\\": "\\", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_COPY_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _copy_field(text: str) -> str:
+    """A field of COPY's text format as the column holds it."""
+    return _COPY_ESCAPE.sub(lambda match: _COPY_ESCAPES[match[1]], text)
+
+
+def _copy_ended(pgconn: PGconn) -> None:
+    """Take the result that follows a COPY's last row, and raise its error if it failed."""
+    from psycopg import OperationalError, errors, pq  # imported here: SQLite-only installations need not load it
+
+    result = pgconn.get_result()
+    while pgconn.get_result() is not None:  # libpq ends every command with a NULL result
+        pass
+    if result is None:
+        raise OperationalError("the COPY ended without a result")
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        raise errors.error_from_result(result)
+
+
+def _postgresql_batch(connection: BaseDatabaseWrapper, after_seq: int, size: int, end: list[int]) -> Iterator[Row]:
+    """Up to ``size`` rows after ``after_seq``, streamed; records the last seq read in ``end[0]``.
+
+    psycopg starts the COPY; its rows are then read with libpq's own call, as psycopg's
+    ``Copy.read()`` costs as much per row as the hash. Whoever stops reading part-way must
+    read the rest (``list()``) before querying again: the connection takes no other statement
+    until the COPY is over.
+    """
+    pgconn = connection.connection.pgconn
+    read = pgconn.get_copy_data
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(_POSTGRESQL_BATCH, (after_seq, size)),
+    ):
+        try:
+            # 0: block until the next row; -1 once the last was read (-2, a failure, raises).
+            while (data := read(0))[0] > 0:
+                line = str(data[1], "latin-1")[:-1]  # see _ChainRows; drop the newline
+                row: list[Any] = line.split("\t")
+                if "\\" in line:
+                    row = list(map(_copy_field, row))
+                row[11] = after_seq = int(row[11])
+                yield row
+        except GeneratorExit:
+            # Read the rest rather than let psycopg cancel the COPY: a cancellation is an error,
+            # and would abort the transaction.
+            while read(0)[0] > 0:
+                pass
+            _copy_ended(pgconn)
+            raise
+        _copy_ended(pgconn)
+    end[0] = after_seq
+
+
+def _postgresql_batches(connection: BaseDatabaseWrapper, batch_size: int) -> Iterator[Iterator[Row]]:
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # LIMIT alone does not keep the batches index scans: on a table not analysed since it
+            # filled, the planner reads the whole table and sorts it, for every batch.
+            cursor.execute("SET LOCAL enable_sort = off")
+        try:
+            end = [0]
+            while True:
+                start = end[0]
+                batch = _postgresql_batch(connection, start, batch_size, end)
+                try:
+                    yield batch
+                finally:
+                    batch.close()  # a batch left part-way when verification stops is read to its end
+                if end[0] == start:  # that batch was empty: there is nothing after start
+                    return
+        finally:
+            transaction.set_rollback(True)  # nothing was written; rolling back also ends the SET LOCAL
+
+
+class _ChainRows(NamedTuple):
+    batches: Iterable[Iterable[Row]]
+    # Whether a batch left part-way must be read to its end before any other query.
+    read_to_end: bool
+    # The codec that turns the rows' text back into the bytes the database holds. PostgreSQL's rows
+    # are decoded as Latin-1, one character per byte: several times cheaper than UTF-8 for Vietnamese text,
+    # and exact, since the hashed form escapes ASCII characters only (so Latin-1 in, Latin-1 out gives
+    # the UTF-8 bytes of the form). The closer look decodes them properly (see _utf8).
+    encoding: str
+
+
+@contextmanager
+def _chain_rows(batch_size: int) -> Iterator[_ChainRows]:
+    """Every event's row (see Row) in seq order, in batches, read past the ORM: its per-row work
+    would cost more than the hash."""
+    connection = transaction.get_connection()
+    connection.ensure_connection()
+    if connection.vendor == "postgresql":
+        batches = _postgresql_batches(connection, batch_size)
+        try:
+            yield _ChainRows(batches, read_to_end=True, encoding="latin-1")  # client_encoding is UTF8
+        finally:
+            batches.close()
+        return
+    # SQLite takes other queries while a statement is part-read. fetchmany() builds the rows in one
+    # call; a few hundred at a time stay in the processor's cache (ten thousand do not, and cost more).
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(_SQLITE_ROWS)
+        batches = iter(partial(cursor.fetchmany, min(batch_size, 256)), [])
+        yield _ChainRows(batches, read_to_end=False, encoding="utf-8")
+    finally:
+        cursor.close()
+
+
+def _utf8(row: Row) -> Row:
+    """A row read as Latin-1 (see _ChainRows), with its text decoded as what it is, UTF-8."""
+    return [value.encode("latin-1").decode() if isinstance(value, str) else value for value in row]
+
+
+# The text between after and before in the canonical form starts with this, and nothing else in that
+# part of the form can (see _fast_pass).
+_AT_KEY = ',"at":"'
+
+
+def _fast_pass(
+    rows: Iterator[Row], expected: int, prev: str, head_seq: int, encoding: str
+) -> tuple[int, str, Row | None]:
+    """Accept rows while each is the expected one, follows the last and matches its hash as spliced.
+
+    Returns the next expected seq, the last accepted hash and the first row that needs a closer look
+    (None at the end). The canonical form (see canonical_bytes) is one f-string of the pieces the database
+    prepared (see Row); prev_hash needs no escaping, as it equals the previous event's hash, already
+    checked to be hex. The head's own event always gets the closer look.
+
+    Splicing stored text is only safe if the pieces cannot be cut elsewhere and still give the hashed
+    bytes. Quoted strings and integers end where they must, read from either end, so everything before
+    after and from the end of before on is in place; after and before flank ',"at":"<time>","before":'.
+    Were they cut elsewhere (after='{"a":1', the time taken from inside after's value, before=
+    '5},"at":...'), the hashed bytes would hold ',"at":"' twice in that stretch: the spliced separator
+    and the true one, which can overlap neither it, nor a time without quotes, nor the separator's
+    rest, so lies inside after or before. Hence a row whose after or before holds ',"at":"', or whose
+    time is not 26 characters free of quotes, gets the closer look instead.
+    """
+    quote, sha256, at_key = encode_basestring, _sha256, _AT_KEY
+    for row in rows:
+        stored, prev_hash, action, at, actor, label, otype, oid, campaign, before, after, seq = row
+        if seq != expected or prev_hash != prev or seq == head_seq:
+            return expected, prev, row
+        try:
+            if len(at) != 26 or '"' in at or at_key in after or at_key in before:
+                return expected, prev, row
+            digest = sha256(
+                f'{{"action":{quote(action)},"actor_id":{actor},"actor_label":{quote(label)},'
+                f'"after":{after},"at":"{at[:10]}T{at[11:]}+00:00","before":{before},'
+                f'"campaign_id":{campaign},"object_id":{quote(oid)},"object_type":{quote(otype)},'
+                f'"prev_hash":"{prev_hash}","seq":{seq}}}'.encode(encoding)
+            ).hexdigest()
+        except (TypeError, ValueError):  # a value of the wrong type (SQLite keeps what it is given)
+            return expected, prev, row
+        if digest != stored:
+            return expected, prev, row
+        prev = stored
+        expected += 1
+    return expected, prev, None
+
+
 def _time_text(text: str) -> str:
     """A UTC time as SQLite or PostgreSQL print it, in the canonical form (or "" if it is in another form).
 
@@ -296,31 +505,38 @@ def _time_text(text: str) -> str:
     return ""
 
 
-def _fast_rows(batch_size: int) -> Iterable[tuple[Any, ...]]:
-    """CHAIN_FIELDS in seq order, with the time and before/after as text (no converters run)."""
-    return (
-        AuditEvent.objects.order_by("seq")
-        .annotate(
-            at_text=Cast("at", TextField()),
-            before_text=Cast("before", TextField()),
-            after_text=Cast("after", TextField()),
+def _second_look(row: Row) -> str | None:
+    """The hash of a row from its decoded values, or None if they cannot be read here.
+
+    Rows in another form than the one hashed come here and pass: before/after as jsonb printed
+    them (rows written before migration 0003 on PostgreSQL, or rewritten with spaces), a time
+    with whole seconds.
+    """
+    _stored, prev_hash, action, at, actor, label, otype, oid, campaign, before, after, seq = row
+    moment = _time_text(at) if isinstance(at, str) else ""
+    if not moment or actor is None or campaign is None:
+        return None
+    if not (isinstance(action, str) and isinstance(label, str) and isinstance(otype, str) and isinstance(oid, str)):
+        return None
+    try:
+        text = _encode(
+            {
+                "action": action,
+                "actor_id": None if actor == "null" else int(actor),
+                "actor_label": label,
+                "after": json.loads(after),
+                "at": moment,
+                "before": json.loads(before),
+                "campaign_id": None if campaign == "null" else int(campaign),
+                "object_id": oid,
+                "object_type": otype,
+                "prev_hash": prev_hash,
+                "seq": seq,
+            }
         )
-        .values_list(
-            "seq",
-            "at_text",
-            "actor_id",
-            "actor_label",
-            "action",
-            "object_type",
-            "object_id",
-            "campaign_id",
-            "before_text",
-            "after_text",
-            "prev_hash",
-            "hash",
-        )
-        .iterator(chunk_size=batch_size)
-    )
+        return _sha256(text.encode()).hexdigest()
+    except (ValueError, TypeError, RecursionError):
+        return None
 
 
 def _recomputed_hash(seq: int) -> str:
@@ -336,65 +552,78 @@ def _head() -> tuple[int, str] | None:
     return AuditHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first()
 
 
+def _described(seq: int, action: str, at: str) -> str:
+    return f"event {seq} ({action} at {_time_text(at) or at})"
+
+
+def _described_by_seq(seq: int) -> str:
+    action, at = (
+        AuditEvent.objects.filter(seq=seq).annotate(at_text=Cast("at", TextField())).values_list("action", "at_text")
+    ).get()
+    return _described(seq, action, at)
+
+
 def verify_chain(*, batch_size: int = 10000) -> ChainReport:
     """Recompute every event's hash in order and check each link and the head.
 
-    Streams plain tuples (no model instances). Reports the first event that is
-    edited (its hash no longer matches its content), missing (a gap in seq),
-    out of place (its prev_hash is not the previous event's hash), or beyond or
-    short of the head. Events appended while it runs are accepted.
+    Reads plain rows past the ORM (``batch_size`` at a time; at most 256 on SQLite) and hashes each
+    event's canonical form spliced from the stored text (see _fast_pass); a row that does not
+    match that way gets a closer, exact look before it is called edited. Reports the first event
+    that is edited (its hash no longer matches its content), missing (a gap in seq), out of place
+    (its prev_hash is not the previous event's hash), or beyond or short of the head.
+    Events appended while it runs are accepted.
     """
     started = time.perf_counter()
-    head_before = _head()  # read first: every event it counts was committed before the stream starts
+    head_before = _head()  # read first: every event it counts was committed before the rows are read
     head_seq, head_hash = head_before or (0, GENESIS_HASH)
-    # SQLite holds before/after in the canonical form already (CanonicalJSONEncoder); jsonb does not.
-    spliced = transaction.get_connection().vendor == "sqlite"
 
     def broken(seq: int | None, reason: str, checked: int) -> ChainReport:
         return ChainReport(False, checked, seq, reason, time.perf_counter() - started)
 
-    def describe(seq: int, action: str, at: str) -> str:
-        return f"event {seq} ({action} at {at})"
-
-    # The hot loop: locals only, and the canonical form (see canonical_bytes) built as one f-string.
-    # prev_hash needs no escaping: it equals the previous event's hash, which was checked to be hex.
-    # Should this fast rendering ever differ from canonical_bytes() (a row stored in another form),
-    # the event is recomputed the slow way before it is called edited.
-    quote, encode, loads, sha256, time_text = encode_basestring, _encode, json.loads, _sha256, _time_text
-    expected, prev, last_action, last_at = 1, GENESIS_HASH, "", ""
-    for seq, at, actor, label, action, otype, oid, campaign, before, after, prev_hash, stored in _fast_rows(batch_size):
-        at = time_text(at) or at  # an odd form fails the fast hash below and is read back exactly
-        if seq != expected:
-            where = f"event {expected - 1} is followed by {seq}" if expected > 1 else f"the trail starts at {seq}"
-            return broken(seq, f"{describe(seq, action, at)}: events before it are missing ({where}).", expected - 1)
-        if prev_hash != prev:
-            return broken(
-                seq,
-                f"{describe(seq, action, at)} does not follow event {seq - 1}: its previous-hash link does not "
-                f"match. An earlier event was changed, or events were reordered or replaced.",
-                seq - 1,
-            )
-        if not spliced:
-            before = "null" if before is None else encode(loads(before))
-            after = "null" if after is None else encode(loads(after))
-        text = (
-            f'{{"action":{quote(action)},"actor_id":{"null" if actor is None else actor},'
-            f'"actor_label":{quote(label)},"after":{"null" if after is None else after},"at":"{at}",'
-            f'"before":{"null" if before is None else before},"campaign_id":{"null" if campaign is None else campaign},'
-            f'"object_id":{quote(oid)},"object_type":{quote(otype)},"prev_hash":"{prev_hash}","seq":{seq}}}'
-        )
-        if sha256(text.encode()).hexdigest() != stored and _recomputed_hash(seq) != stored:
-            return broken(
-                seq, f"{describe(seq, action, at)} was edited: its content no longer matches its hash.", seq - 1
-            )
-        if seq == head_seq and stored != head_hash:
-            return broken(
-                seq,
-                f"{describe(seq, action, at)} is not the event the chain head recorded: "
-                f"the events up to it were rewritten.",
-                seq - 1,
-            )
-        prev, expected, last_action, last_at = stored, expected + 1, action, at
+    expected, prev = 1, GENESIS_HASH
+    with _chain_rows(batch_size) as source:
+        for batch in source.batches:
+            rows = iter(batch)
+            while True:
+                expected, prev, row = _fast_pass(rows, expected, prev, head_seq, source.encoding)
+                if row is None:
+                    break
+                if source.encoding != "utf-8":
+                    row = _utf8(row)
+                # The closer look: every check again, exactly, with the report for each.
+                stored, prev_hash, action, at, *_values, seq = row
+                if seq != expected:
+                    where = (
+                        f"event {expected - 1} is followed by {seq}" if expected > 1 else f"the trail starts at {seq}"
+                    )
+                    return broken(
+                        seq, f"{_described(seq, action, at)}: events before it are missing ({where}).", expected - 1
+                    )
+                if prev_hash != prev:
+                    return broken(
+                        seq,
+                        f"{_described(seq, action, at)} does not follow event {seq - 1}: its previous-hash link does "
+                        f"not match. An earlier event was changed, or events were reordered or replaced.",
+                        seq - 1,
+                    )
+                if _second_look(row) != stored:
+                    if source.read_to_end:
+                        rows = iter(list(rows))
+                    # The ORM's reading is the application's: a difference of form is never an edit.
+                    if _recomputed_hash(seq) != stored:
+                        return broken(
+                            seq,
+                            f"{_described(seq, action, at)} was edited: its content no longer matches its hash.",
+                            seq - 1,
+                        )
+                if seq == head_seq and stored != head_hash:
+                    return broken(
+                        seq,
+                        f"{_described(seq, action, at)} is not the event the chain head recorded: "
+                        f"the events up to it were rewritten.",
+                        seq - 1,
+                    )
+                prev, expected = stored, expected + 1
     checked = expected - 1
 
     if checked < head_seq:
@@ -419,9 +648,7 @@ def verify_chain(*, batch_size: int = 10000) -> ChainReport:
             )
         if checked == head_seq and prev != head_hash:
             return broken(
-                checked,
-                f"{describe(checked, last_action, last_at)} is not the event the chain head recorded.",
-                checked - 1,
+                checked, f"{_described_by_seq(checked)} is not the event the chain head recorded.", checked - 1
             )
     elapsed = time.perf_counter() - started
     return ChainReport(True, checked, None, f"{checked} events verified: the chain is intact.", elapsed)

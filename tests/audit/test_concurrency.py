@@ -1,12 +1,16 @@
-"""Concurrent appends on PostgreSQL: the head lock serialises them into one unbroken chain."""
+"""Concurrent appends on PostgreSQL: the head lock serialises them into one unbroken chain, which
+verification accepts even as it grows."""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
+from unittest import mock
 
 import pytest
 from django.db import connection, transaction
 
+import audit.services
 from audit.models import AuditEvent
 from audit.services import record, verify_chain
 
@@ -50,3 +54,36 @@ def test_concurrent_transactions_append_one_gapless_chain() -> None:
     assert AuditEvent.objects.values("object_id").distinct().count() == total
     report = verify_chain()
     assert (report.ok, report.checked) == (True, total)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite writes one at a time")
+@pytest.mark.django_db(transaction=True)
+def test_events_appended_while_verification_runs_are_accepted(make_trail) -> None:
+    with transaction.atomic():
+        make_trail(30)
+    fast_pass = audit.services._fast_pass
+    appended: list[int] = []
+
+    def append_then_check(*args: Any) -> Any:
+        if not appended:  # once, while the first batch is being read
+
+            def append() -> None:
+                try:
+                    for n in range(5):
+                        with transaction.atomic():
+                            record(actor=None, action="mark.submit", object_type="scoring.mark", object_id=f"late-{n}")
+                finally:
+                    connection.close()
+
+            thread = threading.Thread(target=append)
+            thread.start()
+            thread.join()
+            appended.append(AuditEvent.objects.using("default").count())
+        return fast_pass(*args)
+
+    with mock.patch.object(audit.services, "_fast_pass", append_then_check):
+        report = verify_chain(batch_size=10)
+
+    assert appended == [35]
+    assert (report.ok, report.checked) == (True, 35)
