@@ -13,7 +13,8 @@ What it does, in one run, and then undoes:
    ``SessionStore`` with the keys ``login()`` writes; staff MFA is satisfied by their TOTP device);
 4. starts gunicorn (DEBUG=0, production settings, sync workers) on 127.0.0.1 and drives it from
    one thread per examiner with ``http.client``, each submitting a mark for each script drawn to
-   them (the htmx request of the grid), and the same number of floor requests: one client alone
+   them (the htmx request of the grid), and the same number of floor requests: after a warm-up of
+   both (marking requests refused as not a number, so nothing is written), one client alone
    (the service time), then all threads hammering (no pause), then all threads paced like people
    (a random pause around ``--think-ms`` between two requests);
 5. checks the database afterwards (one current submitted mark per examiner and script), prints
@@ -429,8 +430,15 @@ def main() -> None:
                     ],
                 )
             )
+        # Warm-up, not measured: every worker loads its code, templates and the rules in force. The marking
+        # requests carry a mark that is not a number, so they are refused (422) and write nothing.
         warmup = Phase("warm-up")
-        run_phase(warmup, port, [(cookie, requests[:3]) for cookie, requests in floor_jobs], args.seconds)
+        warmup_jobs = [
+            (cookie, floor[:3] + [(path, {"value": "not a number", "submit": "1"}) for path, _body in marks[:3]])
+            for (cookie, floor), (_cookie, marks) in zip(floor_jobs, mark_jobs, strict=True)
+        ]
+        run_phase(warmup, port, warmup_jobs, args.seconds)
+        assert set(warmup.statuses) <= {200, 422}, warmup.statuses
         # Service time without queueing: one client, one request at a time.
         alone_floor, alone_marking = Phase("floor, 1 client"), Phase("marking, 1 client")
         run_phase(alone_floor, port, [(floor_jobs[0][0], floor_jobs[0][1][:SEQUENTIAL])], args.seconds)
