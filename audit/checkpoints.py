@@ -59,6 +59,8 @@ def make_checkpoint() -> dict[str, Any]:
 
 def check_checkpoint(checkpoint: object) -> CheckpointCheck:
     """Does the trail still hold what this checkpoint signed, and is the whole chain intact?"""
+    from cryptography.exceptions import InvalidSignature
+
     from scoring.certificates import canonical_bytes as signed_bytes  # see make_checkpoint()
     from scoring.certificates import public_keys, unb64url
 
@@ -73,7 +75,7 @@ def check_checkpoint(checkpoint: object) -> CheckpointCheck:
     try:
         raw = unb64url(str(signature))
         key.verify(raw, signed_bytes(payload))
-    except Exception:  # noqa: BLE001 - a malformed or wrong signature is the same verdict
+    except (InvalidSignature, ValueError, TypeError):  # a malformed or a wrong signature: the same verdict
         return CheckpointCheck(False, "the checkpoint's signature does not match: it was altered or forged")
     seq, chain_hash = payload.get("seq"), payload.get("hash")
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:

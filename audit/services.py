@@ -41,6 +41,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Cast
@@ -303,7 +304,7 @@ _APPEND_AND_ADVANCE = (
 )
 
 
-def _locked_head(cursor: Any, connection: Any) -> tuple[int, str]:
+def _locked_head(cursor: CursorWrapper, connection: BaseDatabaseWrapper) -> tuple[int, str]:
     """The head's (last_seq, last_hash), locked until the transaction ends (SQLite locks the whole file)."""
     select = f"SELECT last_seq, last_hash FROM {_HEAD_TABLE} WHERE id = 1"
     if connection.features.has_select_for_update:

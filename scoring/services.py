@@ -391,20 +391,13 @@ def expected_markers(*, part: ExamPart, application_id: int) -> set[int]:
     return members - conflicted
 
 
-def evaluate(*, campaign: Campaign, part: ExamPart, application_id: int, by: User) -> Resolution | None:
-    """Once every expected mark is in, applies the bands; a third mark closes an escalation."""
-    resolve = _evaluation(campaign=campaign, part=part, application_id=application_id, by=by)
-    if resolve is None:
-        return None
-    resolution, audit = resolve()
-    audit()
-    return resolution
-
-
 def _evaluation(
     *, campaign: Campaign, part: ExamPart, application_id: int, by: User
 ) -> Callable[[], tuple[Resolution, Audit]] | None:
-    """The reads of evaluate(); returns its writes, which return the audit events still to record.
+    """Once every expected mark is in, applies the bands (a third mark closes an escalation).
+
+    Does the reads now; returns the writes (None while a mark is missing), which return the audit
+    events still to record.
 
     Reads, writes, then events: the audit chain's head, locked for every writer of the platform from
     the first record() to the commit, is held for the events alone, and they come in their natural
