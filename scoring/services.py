@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -198,6 +197,7 @@ def draw_oral_order(*, panel: Panel, by: User, seed: str | None = None) -> Draw:
 
 def withdraw_conflicted_examiner(*, declaration: ConflictDeclaration) -> None:
     """A conflict declared after the draw: the examiner leaves that script; another is drawn."""
+    lock_candidate(declaration.application_id)  # the examiner's draft of the script may be deleted
     assignments = MarkerAssignment.objects.filter(
         examiner=declaration.examiner, script__application=declaration.application
     ).select_related("script")
@@ -275,38 +275,51 @@ class Target:
             raise Refused(_("You declared a conflict of interest: you cannot mark this candidate."), code="conflict")
 
 
+# The examiner's target, read in one statement that also locks the candidate's row (on PostgreSQL; SQLite
+# takes the database's write lock at BEGIN). Hand-written because it runs on every keystroke's save and
+# every submission: the ORM cannot lock one table of a join while reading a subquery beside it.
+_BLIND_TARGET_SQL = """
+    SELECT s.application_id, s.id, s.panel_id,
+           COALESCE((SELECT d.relation FROM exams_conflictdeclaration d
+                     WHERE d.examiner_id = %(examiner)s AND d.application_id = s.application_id), '')
+    FROM scoring_script s
+    JOIN scoring_markerassignment ma ON ma.script_id = s.id AND ma.examiner_id = %(examiner)s
+    JOIN candidates_application a ON a.id = s.application_id
+    WHERE s.campaign_id = %(campaign)s AND s.part_code = %(part)s AND s.code = %(key)s
+"""
+_ORAL_TARGET_SQL = """
+    SELECT o.application_id, NULL, o.panel_id,
+           COALESCE((SELECT d.relation FROM exams_conflictdeclaration d
+                     WHERE d.examiner_id = %(examiner)s AND d.application_id = o.application_id), '')
+    FROM scoring_oralslot o
+    JOIN exams_panel p ON p.id = o.panel_id
+    JOIN exams_panelmember pm ON pm.panel_id = p.id AND pm.user_id = %(examiner)s
+    JOIN candidates_application a ON a.id = o.application_id
+    WHERE p.campaign_id = %(campaign)s AND p.part_code = %(part)s AND o.id = %(key)s
+"""
+
+
 def _target_in(*, examiner: User, campaign: Campaign, part: ExamPart, key: str) -> Target:
     """The key an examiner sends (a script code, or an oral slot's id) if it is theirs to mark.
 
-    Anything not assigned to them is answered as if it did not exist.
+    Anything not assigned to them is answered as if it did not exist. The candidate's row is locked until
+    the commit: every write of a candidate's marks takes this lock first (see lock_candidate()), so what
+    the transaction reads next about those marks stays true until it commits.
     """
-    part_code = part.code
-    declared = ConflictDeclaration.objects.filter(examiner=examiner, application_id=OuterRef("application_id"))
-    relation = Coalesce(Subquery(declared.values("relation")[:1]), Value(""))
-    if part.marking_mode == MarkingMode.BLIND_DOUBLE:
-        row = (
-            Script.objects.filter(campaign=campaign, part_code=part_code, code=key, assignments__examiner=examiner)
-            .annotate(relation=relation)
-            .values_list("application_id", "pk", "panel_id", "relation")
-            .first()
-        )
-        if row is None:
-            raise Refused(_("This script is not assigned to you."), code="not_assigned")
-        return Target(*row)
-    row = (
-        OralSlot.objects.filter(
-            panel__campaign=campaign,
-            panel__part_code=part_code,
-            panel__memberships__user=examiner,
-            pk=key if str(key).isdigit() else -1,
-        )
-        .annotate(relation=relation)
-        .values_list("application_id", "panel_id", "relation")
-        .first()
-    )
-    if row is None:
+    blind = part.marking_mode == MarkingMode.BLIND_DOUBLE
+    if not blind and not (key.isascii() and key.isdigit() and len(key) <= 18):  # an oral slot's id (bigint)
         raise Refused(_("This candidate is not assigned to you."), code="not_assigned")
-    return Target(row[0], None, row[1], row[2])
+    sql = _BLIND_TARGET_SQL if blind else _ORAL_TARGET_SQL
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF a"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"examiner": examiner.pk, "campaign": campaign.pk, "part": part.code, "key": key})
+        row = cursor.fetchone()
+    if row is None:
+        if blind:
+            raise Refused(_("This script is not assigned to you."), code="not_assigned")
+        raise Refused(_("This candidate is not assigned to you."), code="not_assigned")
+    return Target(*row)
 
 
 def _criteria_total(part: ExamPart, raw_criteria: dict[str, str]) -> tuple[dict[str, str], Decimal | None]:
@@ -338,13 +351,9 @@ def mark_message(code: str, max_score: Decimal, decimals: int) -> str:
     return str(messages[code]) % {"max": f"{max_score.normalize():f}", "decimals": decimals}
 
 
-def _current_mark(examiner: User, application_id: int, part_code: str) -> Mark | None:
-    return (
-        Mark.objects.select_for_update()
-        .filter(examiner=examiner, application_id=application_id, part_code=part_code, is_current=True)
-        .order_by()  # the model's ordering joins the application, which FOR UPDATE would lock as well
-        .first()
-    )
+def _candidate_marks(application_id: int, part_code: str) -> list[Mark]:
+    """The current marks of a candidate's part, every examiner's: read under the candidate's lock."""
+    return list(Mark.objects.filter(application_id=application_id, part_code=part_code, is_current=True).order_by())
 
 
 def save_mark(
@@ -392,11 +401,12 @@ def expected_markers(*, part: ExamPart, application_id: int) -> set[int]:
 
 
 def _evaluation(
-    *, campaign: Campaign, part: ExamPart, application_id: int, by: User
+    *, campaign: Campaign, part: ExamPart, application_id: int, submitted: list[Mark], by: User
 ) -> Callable[[], tuple[Resolution, Audit]] | None:
     """Once every expected mark is in, applies the bands (a third mark closes an escalation).
 
-    Does the reads now; returns the writes (None while a mark is missing), which return the audit
+    `submitted` are the candidate's current submitted marks of the part, this one included. Does the
+    reads now; returns the writes (None while a mark is missing), which return the audit
     events still to record.
 
     Reads, writes, then events: the audit chain's head, locked for every writer of the platform from
@@ -404,11 +414,7 @@ def _evaluation(
     order (the mark, then its resolution).
     """
     rules = part.rules
-    submitted = list(
-        Mark.objects.filter(
-            application_id=application_id, part_code=part.code, is_current=True, status=Mark.Status.SUBMITTED
-        ).order_by("submitted_at", "pk")
-    )
+    submitted = sorted(submitted, key=lambda m: (m.submitted_at, m.pk))
     if part.marking_mode == MarkingMode.BLIND_DOUBLE and len(submitted) < MARKERS_PER_SCRIPT:
         return None  # a script always has two markers at least (a draw refuses fewer): not complete yet
     expected = expected_markers(part=part, application_id=application_id)
@@ -797,9 +803,8 @@ def _save_mark(
         raise Refused(mark_message("out_of_range", part.max_score, part.decimals), code="out_of_range")
     if submit and value is None:
         raise Refused(_("Enter the mark before submitting."), code="empty")
-    if submit:
-        lock_candidate(target.application_id)
-    mark = _current_mark(examiner, target.application_id, part.code)
+    marks = _candidate_marks(target.application_id, part.code)  # the target's read locked the candidate
+    mark = next((m for m in marks if m.examiner_id == examiner.pk), None)
     if mark is not None and mark.status == Mark.Status.SUBMITTED:
         raise Refused(
             _("This mark is already submitted and locked; only the chair can reopen it."), code="already_submitted"
@@ -831,7 +836,14 @@ def _save_mark(
         # The candidate's lock (above) makes the submissions of one candidate's marks take turns, so the
         # evaluation sees every mark committed before this one. Its reads and writes come before
         # record(): from there to the commit, the audit chain's head is locked for every writer.
-        resolve = _evaluation(campaign=campaign, part=part, application_id=target.application_id, by=examiner)
+        submitted = [m for m in marks if m.status == Mark.Status.SUBMITTED and m.examiner_id != examiner.pk]
+        resolve = _evaluation(
+            campaign=campaign,
+            part=part,
+            application_id=target.application_id,
+            submitted=[*submitted, mark],
+            by=examiner,
+        )
         resolved = None if resolve is None else resolve()
         record(
             actor=examiner,
@@ -847,8 +859,9 @@ def _save_mark(
 
 
 def lock_candidate(application_id: int) -> None:
-    """Serialises the writes that judge one candidate's marks (a submission, a reopening).
+    """Serialises the writes of one candidate's marks (a draft, a submission, a reopening, a withdrawal).
 
-    Taken before any mark of the candidate is locked, so that two of them never wait on each other.
+    Taken before any mark of the candidate is read for a write, so that two of them never wait on each
+    other. Marking takes it in the same statement as its target (_target_in).
     """
     list(Application.objects.select_for_update().filter(pk=application_id).values_list("pk", flat=True))

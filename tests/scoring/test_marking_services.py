@@ -204,6 +204,20 @@ def test_oral_ballot_is_the_mean_once_every_member_has_voted(setup) -> None:
     assert draw.result["order"] == [s.application_id for s in setup.oral_panel.oral_slots.order_by("position")]
 
 
+def test_an_oral_key_that_is_not_a_slot_of_the_examiners_panel_is_not_assigned(setup) -> None:
+    services.draw_oral_order(panel=setup.oral_panel, by=setup.hr, seed="order")
+    slot = setup.oral_panel.oral_slots.first()
+    outsider = setup.hr  # on no panel
+    attempts = [(setup.examiners[0], key) for key in ("abc", "²", "9" * 19, "-1", str(slot.pk + 10_000))]
+    for examiner, key in [*attempts, (outsider, str(slot.pk))]:
+        with pytest.raises(Refused) as refused:
+            services.save_mark(
+                examiner=examiner, campaign=setup.campaign, part_code="oral", key=key, raw_value="80", submit=True
+            )
+        assert refused.value.code == "not_assigned", key
+    assert not Mark.objects.exists()
+
+
 def test_rules_are_approved_by_another_person_and_then_frozen(make_post, hr_officer, chair) -> None:
     post = make_post(status="draft")
     rules = exam_services.create_rules_draft(campaign=post.campaign, by=chair)
@@ -253,22 +267,22 @@ def test_a_mark_created_meanwhile_by_another_window_is_refused_and_nothing_is_wr
     scripts_with_markers(setup)
     script = Script.objects.first()
     examiner = markers_of(script)[0]
-    read_current_mark = services._current_mark
+    read_candidate_marks = services._candidate_marks
 
-    def another_window_wins(examiner_, application_id, part_code):  # type: ignore[no-untyped-def]
-        found = read_current_mark(examiner_, application_id, part_code)
+    def another_window_wins(application_id, part_code):  # type: ignore[no-untyped-def]
+        found = read_candidate_marks(application_id, part_code)
         Mark.objects.create(
             campaign=script.campaign,
             part_code=part_code,
             application_id=application_id,
             script=script,
             panel=script.panel,
-            examiner=examiner_,
+            examiner=examiner,
             value=Decimal("61"),
         )
         return found
 
-    monkeypatch.setattr(services, "_current_mark", another_window_wins)
+    monkeypatch.setattr(services, "_candidate_marks", another_window_wins)
     events = AuditEvent.objects.count()
     with pytest.raises(Refused) as refused:
         mark(examiner, script, "70")
