@@ -624,6 +624,9 @@ def request_renumbering(*, campaign: Campaign, reason: str, by: User) -> Renumbe
 @transaction.atomic
 def approve_renumbering(*, renumber: RenumberRequest, by: User) -> RenumberRequest:
     """Four eyes: the council chair or another HR officer approves, and the numbers are reassigned."""
+    # The campaign first, then the request, as assign_candidate_numbers() takes them, and both before the
+    # audit chain's head: taken in another order, two writers could each wait for what the other holds.
+    Campaign.objects.select_for_update().get(pk=renumber.campaign_id)
     renumber = RenumberRequest.objects.select_for_update().get(pk=renumber.pk)
     if renumber.approved_by_id is not None:
         raise Refused(_("This request has already been approved."), code="already_approved")

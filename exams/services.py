@@ -389,6 +389,11 @@ def declare_conflict(*, examiner: User, application: Any, relation: str, details
         relation=relation,
         details=details.strip(),
     )
+    record_draws = None
+    if declaration.has_conflict:
+        from scoring.services import withdraw_conflicted_examiner
+
+        record_draws = withdraw_conflicted_examiner(declaration=declaration)  # its locks before the events
     record(
         actor=examiner,
         action="conflict.declare",
@@ -396,10 +401,8 @@ def declare_conflict(*, examiner: User, application: Any, relation: str, details
         campaign_id=declaration.campaign_id,
         after={"application": str(application.public_id), "relation": relation, "details": details.strip()},
     )
-    if declaration.has_conflict:
-        from scoring.services import withdraw_conflicted_examiner
-
-        withdraw_conflicted_examiner(declaration=declaration)
+    if record_draws is not None:
+        record_draws()  # a replacement marker's draw, after the declaration that caused it
     return declaration
 
 

@@ -65,6 +65,7 @@ class Lookups:
     examiners: dict[str, int]  # e-mail -> user id
     submitted: set[tuple[str, int]]  # (key, examiner) already submitted
     conflicted: set[tuple[str, int]] = field(default_factory=set)
+    applications: dict[str, int] = field(default_factory=dict)  # key -> the candidate it belongs to
 
 
 # --- Columns -------------------------------------------------------------------------------
@@ -308,17 +309,20 @@ def _row(
 def load_lookups(campaign: Campaign, part: ExamPart) -> Lookups:
     allowed: dict[str, set[int]] = {}
     key_of_application: dict[int, list[str]] = {}
+    applications: dict[str, int] = {}
     if part.marking_mode == MarkingMode.BLIND_DOUBLE:
         for code, application_id, examiner_id in MarkerAssignment.objects.filter(
             script__campaign=campaign, script__part_code=part.code
         ).values_list("script__code", "script__application_id", "examiner_id"):
             allowed.setdefault(code, set()).add(examiner_id)
             key_of_application.setdefault(application_id, [code])
+            applications[code] = application_id
     else:
         for slot_id, application_id, member_id in OralSlot.objects.filter(
             panel__campaign=campaign, panel__part_code=part.code
         ).values_list("pk", "application_id", "panel__memberships__user_id"):
             allowed.setdefault(str(slot_id), set())
+            applications[str(slot_id)] = application_id
             if member_id is not None:
                 allowed[str(slot_id)].add(member_id)
             key_of_application.setdefault(application_id, [str(slot_id)])
@@ -338,18 +342,25 @@ def load_lookups(campaign: Campaign, part: ExamPart) -> Lookups:
         .exclude(relation=Relation.NONE)
         .values_list("application_id", "examiner_id")
     )
-    return Lookups(allowed=allowed, examiners=examiners, submitted=submitted, conflicted=conflicted)
+    return Lookups(
+        allowed=allowed, examiners=examiners, submitted=submitted, conflicted=conflicted, applications=applications
+    )
 
 
 def import_marks(*, campaign: Campaign, part_code: str, data: bytes, filename: str, by: User) -> int:
     """Validates the whole file, then submits every mark in one transaction, or none. Returns the count."""
     _rules, part = services.part_of(campaign, part_code)
     rows = read_rows(data)
-    good, errors = validate(rows, part=part, lookups=load_lookups(campaign, part))
+    lookups = load_lookups(campaign, part)
+    good, errors = validate(rows, part=part, lookups=lookups)
     if errors:
         raise ImportRefused(errors)
     examiners = {u.pk: u for u in User.objects.filter(pk__in={r.examiner_id for r in good})}
     with transaction.atomic():
+        # Every candidate of the file is locked before the first mark's event takes the audit chain's head.
+        # Locked row by row instead, an examiner submitting meanwhile (holding a candidate, waiting for the
+        # head) and this import (holding the head, waiting for that candidate) would deadlock.
+        services.lock_candidates(lookups.applications[row.key] for row in good)
         for row in good:
             try:
                 with transaction.atomic():

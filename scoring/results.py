@@ -636,7 +636,16 @@ def _digest_of(result_set: ResultSet) -> str:
 
 
 def _locked(result_set: ResultSet) -> ResultSet:
-    return ResultSet.objects.select_for_update().defer("content").select_related("campaign").get(pk=result_set.pk)
+    """The version, locked after its campaign: every writer of a campaign's results takes the campaign
+    first (an appeal's approval holds it, and the audit chain's head, when it re-publishes), so that two
+    of them never wait on each other in a circle."""
+    Campaign.objects.select_for_update().get(pk=result_set.campaign_id)
+    return (
+        ResultSet.objects.select_for_update(of=("self",))
+        .defer("content")
+        .select_related("campaign")
+        .get(pk=result_set.pk)
+    )
 
 
 @transaction.atomic

@@ -195,12 +195,18 @@ def draw_oral_order(*, panel: Panel, by: User, seed: str | None = None) -> Draw:
     return draw
 
 
-def withdraw_conflicted_examiner(*, declaration: ConflictDeclaration) -> None:
-    """A conflict declared after the draw: the examiner leaves that script; another is drawn."""
+def withdraw_conflicted_examiner(*, declaration: ConflictDeclaration) -> Audit:
+    """A conflict declared after the draw: the examiner leaves that script; another is drawn.
+
+    Does the writes now and returns the draws' audit events, for the caller to record after the
+    declaration's own: every lock the transaction needs (the candidate's here) is taken before the audit
+    chain's head, or an examiner submitting this candidate's mark meanwhile would deadlock with it.
+    """
     lock_candidate(declaration.application_id)  # the examiner's draft of the script may be deleted
     assignments = MarkerAssignment.objects.filter(
         examiner=declaration.examiner, script__application=declaration.application
-    ).select_related("script")
+    ).select_related("script__campaign", "script__panel")
+    audits: list[Audit] = []
     for assignment in assignments:
         script = assignment.script
         if Mark.objects.filter(script=script, examiner=declaration.examiner, status=Mark.Status.SUBMITTED).exists():
@@ -208,17 +214,21 @@ def withdraw_conflicted_examiner(*, declaration: ConflictDeclaration) -> None:
         Mark.objects.filter(script=script, examiner=declaration.examiner).delete()
         round_number = assignment.round
         assignment.delete()
-        _assign_extra_marker(script=script, round_number=round_number, by=declaration.examiner, kind=Draw.Kind.MARKERS)
+        _replacement, audit = _extra_marker(
+            script=script, round_number=round_number, by=declaration.examiner, kind=Draw.Kind.MARKERS
+        )
+        audits.append(audit)
 
+    def record_draws() -> None:
+        for audit in audits:
+            audit()
 
-def _assign_extra_marker(*, script: Script, round_number: int, by: User, kind: str) -> MarkerAssignment:
-    assignment, audit = _extra_marker(script=script, round_number=round_number, by=by, kind=kind)
-    audit()
-    return assignment
+    return record_draws
 
 
 def _extra_marker(*, script: Script, round_number: int, by: User, kind: str) -> tuple[MarkerAssignment, Audit]:
-    """The writes of _assign_extra_marker(), and its audit event, to be recorded after the caller's own."""
+    """Draws one more marker for a script (a third, or a replacement): the writes now, and the audit event
+    to record after the caller's own."""
     conflicts = conflicted_pairs(script.campaign)
     taken = set(script.assignments.values_list("examiner_id", flat=True))
     eligible = sorted(
@@ -864,4 +874,11 @@ def lock_candidate(application_id: int) -> None:
     Taken before any mark of the candidate is read for a write, so that two of them never wait on each
     other. Marking takes it in the same statement as its target (_target_in).
     """
-    list(Application.objects.select_for_update().filter(pk=application_id).values_list("pk", flat=True))
+    lock_candidates([application_id])
+
+
+def lock_candidates(application_ids: Iterable[int]) -> None:
+    """lock_candidate() for several candidates, always in the order of their ids, so that two writers that
+    each lock several never wait on each other in a circle."""
+    ids = sorted(set(application_ids))
+    list(Application.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))

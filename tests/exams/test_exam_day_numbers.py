@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from audit.services import record
 from candidates.models import Application
 from config.errors import Refused
 from exams import exam_day
-from exams.models import CandidateNumber, RenumberRequest, Seat
+from exams.models import Campaign, CandidateNumber, RenumberRequest, Seat
 from tests.exams.test_exam_day_builders import build_exam_day, eligible, ready_to_publish, schedule
+from tests.locking import hold_then_act
 
 pytestmark = pytest.mark.django_db
 
@@ -256,3 +259,21 @@ def test_moving_a_session_to_other_rooms_reseats_and_notifies(published, hr_offi
     assert set(Seat.objects.filter(session=written).values_list("room__name", flat=True)) == {"Phòng 301"}
     assert len(mailoutbox) == 3
     assert timezone.now() < written.starts_at
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="locking needs PostgreSQL (DATABASE_URL)")
+def test_approving_a_renumbering_while_another_is_requested_never_deadlocks(published, hr_officer, chair) -> None:
+    """A request locks the campaign and then wants the audit chain's head; the approval must take the
+    campaign before the head, or each would wait for the other."""
+    setup = published
+    request = exam_day.request_renumbering(campaign=setup.campaign, reason="Sửa họ tên.", by=hr_officer)
+    outcomes = hold_then_act(
+        hold=lambda: Campaign.objects.select_for_update().get(pk=setup.campaign.pk),  # a second request
+        then=lambda: record(actor=hr_officer, action="test.hold", obj=setup.campaign),
+        act=lambda: exam_day.approve_renumbering(renumber=request, by=chair),
+    )
+    assert outcomes == {"holder": "ok", "actor": "ok"}
+    request.refresh_from_db()
+    assert request.approved_by == chair and request.applied_at is not None

@@ -8,8 +8,8 @@ scripts. PostgreSQL only: SQLite serialises writers and would prove nothing.
 
 from __future__ import annotations
 
+import io
 import threading
-import time
 from collections import Counter, defaultdict
 from decimal import Decimal
 
@@ -17,12 +17,16 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test import Client
 from django.urls import reverse
+from openpyxl import Workbook
 
 from audit.models import AuditEvent
-from audit.services import verify_chain
-from scoring import services
-from scoring.models import Mark, MarkerAssignment, Resolution
-from tests.scoring.builders import build_marking_setup, scripts_with_markers
+from audit.services import record, verify_chain
+from exams import services as exam_services
+from exams.models import Relation
+from scoring import imports, services
+from scoring.models import Mark, MarkerAssignment, Resolution, Script
+from tests.locking import hold_then_act, wait_for_a_lock_wait
+from tests.scoring.builders import build_marking_setup, scripts_with_markers, staff
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -189,14 +193,7 @@ def test_a_draft_waits_for_the_candidates_lock_before_reading_the_marks(make_pos
     second = threading.Thread(target=this_window)
     second.start()
     try:
-        for _ in range(300):  # until the save waits on a lock
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-                if cursor.fetchone()[0]:
-                    break
-            time.sleep(0.01)
-        else:
-            pytest.fail("the save never waited for the candidate's lock")
+        wait_for_a_lock_wait()  # the save waits for the candidate's lock
     finally:
         release.set()
         first.join(timeout=30)
@@ -204,3 +201,69 @@ def test_a_draft_waits_for_the_candidates_lock_before_reading_the_marks(make_pos
     assert isinstance(outcome[0], Mark), outcome
     mark = Mark.objects.get(script=script, examiner=examiner, is_current=True)
     assert mark.value == Decimal("60") and mark.status == Mark.Status.DRAFT  # the other window's draft, updated
+
+
+def test_an_import_and_an_examiners_submission_never_deadlock(make_post) -> None:
+    """The examiner holds a candidate and then wants the audit chain's head; the import wants that candidate.
+
+    Had the import taken the head first (with its first row's event) and the candidate later, each would
+    wait for the other, and PostgreSQL would abort one of them.
+    """
+    setup = build_marking_setup(make_post, candidates=13, examiners=4)
+    scripts_with_markers(setup)
+    first, second = Script.objects.order_by("application_id")[:2]
+    first_marker, second_marker = (
+        MarkerAssignment.objects.filter(script=script).select_related("examiner").order_by("round")[0].examiner
+        for script in (first, second)
+    )
+    rows = [
+        ["Script code", "Examiner e-mail", "Mark (max 100)"],
+        [first.code, first_marker.email, 70],
+        [second.code, second_marker.email, 71],
+    ]
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    outcomes = hold_then_act(
+        hold=lambda: services.lock_candidate(second.application_id),  # an examiner submitting its mark
+        then=lambda: record(actor=second_marker, action="test.hold", campaign_id=setup.campaign.pk),
+        act=lambda: imports.import_marks(
+            campaign=setup.campaign, part_code="written", data=buffer.getvalue(), filename="m.xlsx", by=setup.hr
+        ),
+    )
+    assert outcomes == {"holder": "ok", "actor": "ok"}
+    assert Mark.objects.filter(source="import", status=Mark.Status.SUBMITTED).count() == 2
+    assert verify_chain().ok
+
+
+def test_a_conflict_declared_while_the_candidates_mark_is_submitted_never_deadlocks(make_post) -> None:
+    """The declaration withdraws its examiner from the candidate's script, which locks the candidate: it
+    must do so before its event takes the audit chain's head, as a submission holds them the other way."""
+    setup = build_marking_setup(make_post, candidates=2, examiners=2)
+    scripts_with_markers(setup)
+    late = [staff(f"late{i}.marking@example.vn", "Examiner") for i in (1, 2)]
+    for examiner in late:
+        exam_services.add_panel_member(panel=setup.written_panel, user=examiner, by=setup.hr)
+    script = Script.objects.order_by("code").first()
+    for examiner, value in zip((a.examiner for a in script.assignments.order_by("round")), ("50", "70"), strict=True):
+        services.save_mark(
+            examiner=examiner,
+            campaign=setup.campaign,
+            part_code="written",
+            key=script.code,
+            raw_value=value,
+            submit=True,
+        )
+    third = MarkerAssignment.objects.get(script=script, round=3).examiner  # one of the two late, undeclared
+    outcomes = hold_then_act(
+        hold=lambda: services.lock_candidate(script.application_id),  # a submission of the candidate's mark
+        then=lambda: record(actor=setup.hr, action="test.hold", campaign_id=setup.campaign.pk),
+        act=lambda: exam_services.declare_conflict(
+            examiner=third, application=script.application, relation=Relation.SIBLING
+        ),
+    )
+    assert outcomes == {"holder": "ok", "actor": "ok"}
+    assert MarkerAssignment.objects.get(script=script, round=3).examiner != third
+    assert verify_chain().ok

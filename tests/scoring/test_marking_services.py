@@ -126,6 +126,35 @@ def test_a_large_spread_draws_a_third_marker_and_takes_the_closest_pair(setup) -
     assert final.status == "final" and final.value == Decimal("68.0") and final.method == "closest_pair_mean"
 
 
+def test_a_third_marker_who_declares_a_conflict_is_replaced_after_the_declarations_event(make_post) -> None:
+    """An examiner who joined the panel after the draw may be drawn as third marker before declaring."""
+    setup = build_marking_setup(make_post, candidates=2, examiners=2)
+    scripts_with_markers(setup)
+    late = [staff(f"late{i}.marking@example.vn", "Examiner", name=f"Giám khảo muộn {i}") for i in (1, 2)]
+    for examiner in late:
+        exam_services.add_panel_member(panel=setup.written_panel, user=examiner, by=setup.hr)
+    script = Script.objects.order_by("code").first()
+    first, second = markers_of(script)
+    mark(first, script, "50")
+    mark(second, script, "70")  # spread 20: a third marker is drawn, one of the two who joined late
+    third = MarkerAssignment.objects.get(script=script, round=3).examiner
+    assert third in late
+    with pytest.raises(Refused) as refused:
+        mark(third, script, "66")
+    assert refused.value.code == "no_declaration"
+    exam_services.declare_conflict(examiner=third, application=script.application, relation=Relation.SIBLING)
+    replacement = MarkerAssignment.objects.get(script=script, round=3).examiner
+    assert replacement in late and replacement != third
+    assert list(AuditEvent.objects.order_by("-seq").values_list("action", flat=True)[:2]) == [
+        "draw.markers",
+        "conflict.declare",
+    ]
+    exam_services.declare_conflict(examiner=replacement, application=script.application, relation=Relation.NONE)
+    mark(replacement, script, "66")
+    assert Resolution.objects.get(is_current=True).value == Decimal("68.0")
+    assert verify_chain().ok
+
+
 def test_bad_marks_and_strangers_are_refused_and_nothing_is_saved(setup) -> None:
     scripts_with_markers(setup)
     script = Script.objects.first()

@@ -10,15 +10,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import translation
 
 from audit.models import AuditEvent
 from audit.services import verify_chain
 from config.errors import Refused
-from exams.models import Attendance, ExamRules
+from exams.models import Attendance, Campaign, ExamRules
 from scoring import results
 from scoring.models import AdjustedScore, NormalisationRun, Resolution, ResultEntry, ResultSet, TieDecision
+from tests.locking import hold_then_act
 from tests.scoring.test_results_support import entry_of, hr_and_chair_in_one, mark_campaign, publish
 
 pytestmark = pytest.mark.django_db
@@ -353,3 +354,22 @@ def test_every_candidate_is_emailed_on_publication(make_post, settings, mailoutb
         publish(setup)
     recipients = sorted(m.to[0] for m in mailoutbox if "/me/results/" in m.body)
     assert recipients == sorted(a.candidate.email for a in setup.by_name.values())
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="locking needs PostgreSQL (DATABASE_URL)")
+def test_approving_results_takes_the_campaign_before_the_version(make_post) -> None:
+    """An appeal's approval holds the campaign (and the audit chain's head) before it locks a version. An
+    approval of results that took the version first and then waited for the campaign would deadlock with it:
+    while it waits for the campaign, the version must still be free."""
+    setup = mark_campaign(make_post, {"Nguyễn Văn An": ("70", "80"), "Trần Thị Bình": ("72", "80")})
+    draft = results.prepare_results(campaign=setup.campaign, by=setup.hr)
+    outcomes = hold_then_act(
+        hold=lambda: Campaign.objects.select_for_update().get(pk=setup.campaign.pk),  # as an appeal's approval
+        then=lambda: ResultSet.objects.select_for_update(nowait=True).get(pk=draft.pk),
+        act=lambda: results.approve_results(result_set=draft, by=setup.chair),
+    )
+    assert outcomes == {"holder": "ok", "actor": "ok"}
+    draft.refresh_from_db()
+    assert draft.status == ResultSet.Status.APPROVED
