@@ -15,7 +15,15 @@ from reportlab.pdfgen.canvas import Canvas
 
 from accounts.models import User
 from candidates import services
-from candidates.models import Application, CandidateProfile, Document, PerformanceRating, Rating, WorkHistory
+from candidates.models import (
+    Application,
+    CandidateProfile,
+    Document,
+    PerformanceRating,
+    PriorityCategory,
+    Rating,
+    WorkHistory,
+)
 from config.pdf import BOLD, REGULAR, nfc, register_fonts
 from exams.models import DocumentType, Post
 
@@ -87,6 +95,8 @@ def ensure_profile(user: User, index: int) -> CandidateProfile:
         nomination_details="Ban Giám đốc Sở Y tế đề cử" if index % 3 == 0 else "",
         discipline_in_force=index == 13,
         discipline_details="Khiển trách năm 2025" if index == 13 else "",
+        priority_category=PriorityCategory.NONE if index % 9 else PriorityCategory.POLICY,  # Cơ Tu: ethnic minority
+        priority_details="" if index % 9 else "Giấy khai sinh ghi dân tộc Cơ Tu",
     )
     WorkHistory.objects.create(
         profile=profile,

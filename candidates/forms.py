@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import normalise_name
 from candidates.citizen_id import citizen_id_problem
-from candidates.models import CandidateProfile, PerformanceRating, WorkHistory
+from candidates.models import CandidateProfile, PerformanceRating, PriorityCategory, WorkHistory
 from exams.models import DocumentType
 
 DATE_INPUT = {"type": "date"}
@@ -30,7 +30,7 @@ class ProfileForm(forms.ModelForm):
             "degree_level", "degree_field", "degree_institution", "degree_year", "political_theory",
             "state_management", "language_level", "service_start", "current_organisation", "current_position",
             "current_post_since", "in_succession_plan", "succession_plan_details", "nominated", "nomination_details",
-            "discipline_in_force", "discipline_details",
+            "discipline_in_force", "discipline_details", "priority_category", "priority_details",
         ]  # fmt: skip
         widgets = {
             "date_of_birth": forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
@@ -40,6 +40,10 @@ class ProfileForm(forms.ModelForm):
             "citizen_id": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 12}),
             "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["priority_category"].required = False  # most candidates have none; leaving it out says so
 
     def clean_full_name(self) -> str:
         name = normalise_name(self.cleaned_data["full_name"])
@@ -56,11 +60,19 @@ class ProfileForm(forms.ModelForm):
             raise forms.ValidationError(_("Check the date of birth: the age must be between 18 and 80."))
         return born
 
+    def clean_priority_category(self) -> int:
+        return self.cleaned_data.get("priority_category") or PriorityCategory.NONE  # left out: none
+
     def clean_citizen_id(self) -> str:
         return self.cleaned_data["citizen_id"].strip()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if data.get("priority_category") and not (data.get("priority_details") or "").strip():
+            self.add_error(
+                "priority_details",
+                _("Name the document that proves the priority category, and attach it to your dossier."),
+            )
         number = data.get("citizen_id")
         if number:
             problem = citizen_id_problem(number, birth_date=data.get("date_of_birth"), gender=data.get("gender"))

@@ -27,6 +27,18 @@ class Rating(models.IntegerChoices):
     EXCELLENT = 3, _("Completed duties excellently (hoàn thành xuất sắc nhiệm vụ)")
 
 
+class PriorityCategory(models.IntegerChoices):
+    """The categories that recruitment rules favour (Decree 138/2020/NĐ-CP, art. 5), highest first in a tie.
+
+    Only the order counts here: a tie-break prefers the higher category, once HR has seen its proof.
+    """
+
+    NONE = 0, _("None")
+    SERVICE = 1, _("Completed military, police or youth-volunteer service")
+    POLICY = 2, _("Ethnic minority, former officer, or child of a martyr or war invalid")
+    HERO = 3, _("Hero of the armed forces or of labour, or war invalid")
+
+
 citizen_id_format = RegexValidator(r"^\d{12}$", _("A citizen ID (CCCD) has exactly 12 digits."))
 
 
@@ -64,6 +76,10 @@ class CandidateProfile(models.Model):
     nomination_details = models.CharField(_("nominated by"), max_length=300, blank=True)
     discipline_in_force = models.BooleanField(_("a disciplinary measure is in force"), default=False)
     discipline_details = models.TextField(_("discipline record"), blank=True)
+    priority_category = models.PositiveSmallIntegerField(
+        _("priority category"), choices=PriorityCategory.choices, default=PriorityCategory.NONE
+    )
+    priority_details = models.CharField(_("proof of the priority category"), max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -158,6 +174,11 @@ class Application(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    priority_accepted = models.BooleanField(
+        _("priority category accepted"),
+        default=False,
+        help_text=_("HR found the proof of the declared priority category in the dossier; only then does it count."),
+    )
 
     class Meta:
         verbose_name = _("application")

@@ -60,3 +60,8 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Required for “not eligible”: the candidate receives them by e-mail."),
     )
+    priority_accepted = forms.BooleanField(
+        label=_("The dossier proves the declared priority category"),
+        required=False,
+        help_text=_("Only a priority category accepted here can break a tie in the ranking."),
+    )

@@ -22,7 +22,7 @@ from accounts.permissions import role_required
 from accounts.roles import Role
 from candidates.eligibility import CriterionResult
 from candidates.exports import export_applications
-from candidates.models import Application, CriterionCheck, Gender, Rating
+from candidates.models import Application, CriterionCheck, Gender, PriorityCategory, Rating
 from candidates.screening_forms import CriterionReviewForm, DecisionForm, ScreeningFilterForm
 from candidates.services import SCREENABLE, decide_application, publish_eligible_list, review_criterion
 from config.errors import Refused
@@ -260,6 +260,13 @@ def _profile_sections(snapshot: dict[str, Any]) -> list[tuple[str, list[tuple[st
                 (_("Discipline record"), get("discipline_details")),
             ],
         ),
+        (
+            _("Priority category"),
+            [
+                (_("Priority category"), _label(PriorityCategory.choices, get("priority", PriorityCategory.NONE))),
+                (_("Proof of the priority category"), get("priority_details")),
+            ],
+        ),
     ]
 
 
@@ -292,7 +299,14 @@ def _render_detail(
         "jobs": jobs,
         "ratings": ratings[::-1],
         "can_screen": _can_screen(request, application),
-        "decision_form": decision_form or DecisionForm(initial={"eligible": "1" if application.auto_eligible else "0"}),
+        "decision_form": decision_form
+        or DecisionForm(
+            initial={
+                "eligible": "1" if application.auto_eligible else "0",
+                "priority_accepted": application.priority_accepted,
+            }
+        ),
+        "claims_priority": bool(snapshot.get("priority")),
     }
     return render(request, "screening/detail.html", context)
 

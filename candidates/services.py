@@ -76,8 +76,10 @@ def snapshot_profile(profile: CandidateProfile, *, at: date) -> dict[str, Any]:
         "nomination_details",
         "discipline_in_force",
         "discipline_details",
+        "priority_details",
     ]
     data: dict[str, Any] = {name: getattr(profile, name) for name in fields}
+    data["priority"] = profile.priority_category  # the key the ranking reads (scoring.results.priority_of)
     for name in ("date_of_birth", "service_start", "current_post_since"):
         value = getattr(profile, name)
         data[name] = value.isoformat() if value else None
@@ -296,7 +298,9 @@ def review_criterion(*, check: CriterionCheck, by: User, passed: bool, reason: s
 
 
 @transaction.atomic
-def decide_application(*, application: Application, by: User, eligible: bool, reason: str) -> Application:
+def decide_application(
+    *, application: Application, by: User, eligible: bool, reason: str, priority_accepted: bool = False
+) -> Application:
     application = _locked(application)
     if application.status not in SCREENABLE or application.post.eligible_list_published_at:
         raise Refused(_("This application is not open for screening."), code="not_screenable")
@@ -322,6 +326,8 @@ def decide_application(*, application: Application, by: User, eligible: bool, re
     application.status = Application.Status.ELIGIBLE if eligible else Application.Status.NOT_ELIGIBLE
     application.decision_reason = reason
     application.decided_by, application.decided_at = by, now
+    claimed = bool((application.profile_snapshot or {}).get("priority"))
+    application.priority_accepted = eligible and claimed and priority_accepted
     application.save()
     record_event(application=application, actor=by, note=reason)
     notify(user=application.candidate, template="candidates/email/decided", context={"application": application})

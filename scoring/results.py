@@ -118,11 +118,7 @@ def rules_of(campaign: Campaign) -> ExamRules:
 
 
 def priority_of(raw: object) -> int:
-    """The priority category (higher is preferred).
-
-    No model field records it yet: it is read from the profile snapshot's "priority" key when a
-    future profile field puts it there, and is 0 otherwise.
-    """
+    """The priority category declared in the profile snapshot (higher is preferred), 0 when none."""
     try:
         return int(str(raw)) if raw not in (None, "") else 0
     except ValueError:
@@ -164,7 +160,15 @@ def _load(campaign: Campaign) -> _Inputs:
             snapshot_name=KeyTextTransform("full_name", "profile_snapshot"),
             snapshot_priority=KeyTextTransform("priority", "profile_snapshot"),
         )
-        .values("id", "public_id", "post_id", "snapshot_name", "snapshot_priority", "candidate__full_name")
+        .values(
+            "id",
+            "public_id",
+            "post_id",
+            "snapshot_name",
+            "snapshot_priority",
+            "priority_accepted",
+            "candidate__full_name",
+        )
         .order_by("id")
     )
     absent = set(
@@ -302,7 +306,7 @@ def _compute_post(result: Computation, inputs: _Inputs, post: Post, applications
             name=_name(a),
             marks=_marks_of(a["id"], inputs.parts, inputs.official, None),
             absent=frozenset(p.code for p in inputs.parts if (a["id"], p.code) in inputs.absent),
-            priority=priority_of(a["snapshot_priority"]),
+            priority=priority_of(a["snapshot_priority"]) if a["priority_accepted"] else 0,  # proven only
         )
         for key, a in applications.items()
     }

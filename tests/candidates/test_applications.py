@@ -79,6 +79,26 @@ def test_invalid_profile_is_refused_with_a_reason_and_nothing_saved(candidate, f
     assert not CandidateProfile.objects.exists()
 
 
+def test_a_priority_category_needs_its_proof_named_and_is_kept_at_submission(candidate, open_post) -> None:
+    client = client_for(candidate)
+    response = client.post(reverse("profile_edit"), profile_post_data(priority_category=2), **EN)
+    assert response.status_code == 200 and "Name the document that proves the priority category" in (
+        response.content.decode()
+    )
+    assert not CandidateProfile.objects.exists()
+    details = "Giấy xác nhận con thương binh số 12/XN"
+    response = client.post(reverse("profile_edit"), profile_post_data(priority_category=2, priority_details=details))
+    assert response.status_code == 302
+    application = start(candidate, open_post)
+    for doc_type in open_post.required_documents:
+        upload(client, application, doc_type, f"{doc_type}.pdf", pdf_bytes())
+    client.post(reverse("application_submit", args=[application.public_id]))
+    application.refresh_from_db()
+    assert application.status == Application.Status.SUBMITTED
+    assert application.profile_snapshot["priority"] == 2 and application.profile_snapshot["priority_details"] == details
+    assert not application.priority_accepted  # until HR finds the proof
+
+
 def test_a_citizen_id_already_used_is_refused(candidate, make_user, make_profile) -> None:
     other = make_user("other@example.vn", Role.CANDIDATE, full_name="Trần Văn Bình")
     make_profile(other, citizen_id="049080000001")

@@ -310,3 +310,30 @@ def test_the_queue_shows_the_submission_time_in_vietnam_time(hr, weak, settings)
     Application.objects.filter(pk=weak.pk).update(submitted_at=datetime(2026, 3, 1, 18, 5, tzinfo=UTC))
     page = hr.get(reverse("screening_queue", args=[weak.post_id])).content.decode()
     assert "02/03/2026 01:05" in page
+
+
+def test_a_declared_priority_category_counts_only_once_hr_accepts_its_proof(hr, closed_post) -> None:
+    claimed = submitted(
+        closed_post, "Hoàng Văn Ưu", email="uu@example.vn", priority=2, priority_details="Giấy xác nhận số 12/XN"
+    )
+    detail = reverse("screening_detail", args=[claimed.public_id])
+    page = hr.get(detail, **EN).content.decode()
+    assert "Ethnic minority, former officer, or child of a martyr or war invalid" in page and "12/XN" in page
+    assert "The dossier proves the declared priority category" in page
+    decide(hr, claimed, eligible=True)  # the box left unticked
+    claimed.refresh_from_db()
+    assert claimed.status == Application.Status.ELIGIBLE and not claimed.priority_accepted
+    url = reverse("screening_decide", args=[claimed.public_id])
+    hr.post(url, {"eligible": "1", "reason": "", "priority_accepted": "on"}, **EN)
+    claimed.refresh_from_db()
+    assert claimed.priority_accepted
+    hr.post(url, {"eligible": "0", "reason": "Thiếu bằng cấp", "priority_accepted": "on"}, **EN)
+    claimed.refresh_from_db()
+    assert claimed.status == Application.Status.NOT_ELIGIBLE and not claimed.priority_accepted
+
+    plain = submitted(closed_post, "Lê Văn Thường", email="thuong@example.vn")
+    page = hr.get(reverse("screening_detail", args=[plain.public_id]), **EN).content.decode()
+    assert "The dossier proves the declared priority category" not in page
+    hr.post(reverse("screening_decide", args=[plain.public_id]), {"eligible": "1", "priority_accepted": "on"}, **EN)
+    plain.refresh_from_db()
+    assert plain.status == Application.Status.ELIGIBLE and not plain.priority_accepted  # nothing was declared

@@ -85,12 +85,21 @@ def test_equal_totals_and_decisive_part_are_decided_by_the_other_part(make_post)
 
 
 def test_equal_marks_are_decided_by_the_priority_category(make_post) -> None:
-    # No model field holds the priority category yet: the service reads the snapshot's "priority" (0 if absent).
     marks = {"Nguyễn Văn An": ("70", "80"), "Trần Thị Bình": ("70", "80")}
     setup = mark_campaign(make_post, marks, priority={"Nguyễn Văn An": 1})
     result_set = publish(setup)
     assert ranks(result_set) == {"Nguyễn Văn An": (1, "winner"), "Trần Thị Bình": (2, "passed")}
     assert "Ahead of Trần Thị Bình by priority category: 1 > 0" in proof(entry_of(result_set, setup, "Nguyễn Văn An"))
+
+
+def test_a_priority_category_hr_did_not_accept_breaks_no_tie(make_post) -> None:
+    marks = {"Nguyễn Văn An": ("70", "80"), "Trần Thị Bình": ("70", "80")}
+    setup = mark_campaign(make_post, marks, priority={"Nguyễn Văn An": 3})
+    an = setup.by_name["Nguyễn Văn An"]
+    an.priority_accepted = False  # declared, but HR did not find its proof in the dossier
+    an.save(update_fields=["priority_accepted"])
+    draft = results.prepare_results(campaign=setup.campaign, by=setup.hr)
+    assert results.blocking_ties(draft)  # still a tie: the chair decides
 
 
 def test_a_tie_nothing_breaks_waits_for_the_chairs_recorded_decision(make_post) -> None:

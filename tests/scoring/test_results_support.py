@@ -70,7 +70,8 @@ def mark_campaign(
     for name, value in (priority or {}).items():
         application = by_name[name]
         application.profile_snapshot = {**application.profile_snapshot, "priority": value}
-        application.save(update_fields=["profile_snapshot"])
+        application.priority_accepted = True  # HR found the proof in the dossier
+        application.save(update_fields=["profile_snapshot", "priority_accepted"])
     Attendance.objects.filter(application__in=[by_name[n] for n in absent_written]).update(
         status=Attendance.Status.ABSENT
     )
