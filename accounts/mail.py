@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
-from django_tasks_db import DatabaseBackend
+
+from config.tasks import enqueue_with_change
 
 
 def message_to_payload(message: EmailMessage) -> dict[str, Any]:
@@ -55,10 +55,5 @@ class TaskEmailBackend(BaseEmailBackend):
         from accounts.tasks import deliver_email
 
         for message in email_messages:
-            payload = message_to_payload(message)
-            if isinstance(deliver_email.get_backend(), DatabaseBackend):
-                # Same database, same transaction: the mail exists exactly when the change does.
-                deliver_email.enqueue(payload)
-            else:
-                transaction.on_commit(lambda payload=payload: deliver_email.enqueue(payload))
+            enqueue_with_change(deliver_email, message_to_payload(message))  # the mail exists when the change does
         return len(email_messages)

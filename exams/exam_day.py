@@ -43,12 +43,14 @@ from django.db.models import Count, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django_tasks import task
 
 from accounts.models import User
 from accounts.roles import Role
 from audit.services import record, snapshot
 from candidates.models import Application
 from config.errors import Refused
+from config.tasks import enqueue_with_change
 from exams.collation import name_key
 from exams.models import (
     Attendance,
@@ -506,10 +508,9 @@ def _send_changed_notices(campaign: Campaign, before: dict[int, NoticeState]) ->
     if campaign.numbers_published_at is None:
         return 0
     after = _notice_states(campaign)
-    changed = [a for a, state in after.items() if before.get(a) != state]
-    parts = part_names(campaign)
-    for application in _for_notices(Application.objects.filter(pk__in=changed)):
-        send_admission_notice(application=application, changed=True, parts=parts)
+    changed = sorted(a for a, state in after.items() if before.get(a) != state)
+    if changed:
+        enqueue_with_change(send_admission_notices, changed, changed=True)
     return len(changed)
 
 
@@ -599,12 +600,12 @@ def publish_candidate_numbers(*, campaign: Campaign, by: User) -> int:
             )
     campaign.numbers_published_at = timezone.now()
     campaign.save(update_fields=["numbers_published_at"])
-    count = numbered.count()
-    record(actor=by, action="numbers.publish", obj=campaign, after={"count": count})
-    parts = part_names(campaign)
-    for application in _for_notices(numbered):
-        send_admission_notice(application=application, parts=parts)
-    return count
+    numbered_ids = list(numbered.order_by("candidate_number__number").values_list("pk", flat=True))
+    # Rendered and e-mailed in the background: hundreds of PDFs would hold this request, the campaign's
+    # lock and the audit chain's head (every audited writer of the platform) for as long.
+    enqueue_with_change(send_admission_notices, numbered_ids)
+    record(actor=by, action="numbers.publish", obj=campaign, after={"count": len(numbered_ids)})
+    return len(numbered_ids)
 
 
 @transaction.atomic
@@ -681,6 +682,21 @@ def send_admission_notice(
     message = EmailMessage(subject, body, None, [application.candidate.email])
     message.attach(f"giay-bao-du-thi-{number}.pdf", pdf, "application/pdf")
     message.send()
+
+
+@task()
+def send_admission_notices(application_ids: list[int], changed: bool = False) -> int:
+    """E-mails each candidate their admission notice (a task: publication and session changes enqueue it).
+
+    ``changed``: the notices follow a change of session, number, room or seat. Returns how many were sent.
+    """
+    applications = list(_for_notices(Application.objects.filter(pk__in=application_ids)))
+    if not applications:
+        return 0
+    parts = part_names(applications[0].post.campaign)
+    for application in applications:
+        send_admission_notice(application=application, changed=changed, parts=parts)
+    return len(applications)
 
 
 # --- Attendance and incidents -------------------------------------------------------------------

@@ -68,6 +68,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from audit.services import record
 from config.errors import Refused
+from config.tasks import enqueue_with_change
 from exams.models import CouncilMember
 from exams.services import current_rules
 from scoring.certificate_pdf import ATTACHMENT_NAME, ENVELOPE_FORMAT, outcome_text, render_certificate
@@ -667,14 +668,8 @@ def _uses_database_queue() -> bool:
 def _enqueue(batch: CertificateBatch, shards: int) -> None:
     from scoring.certificate_tasks import generate_certificates
 
-    def enqueue() -> None:
-        for shard in range(shards):
-            generate_certificates.enqueue(batch_id=batch.pk, shard=shard, shards=shards)
-
-    if _uses_database_queue():
-        enqueue()  # same database: the task exists exactly when the batch does
-    else:
-        transaction.on_commit(enqueue)
+    for shard in range(shards):
+        enqueue_with_change(generate_certificates, batch_id=batch.pk, shard=shard, shards=shards)
 
 
 def issue_certificates(*, result_set: ResultSet, by: User) -> CertificateBatch:

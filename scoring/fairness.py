@@ -42,6 +42,7 @@ from accounts.models import User
 from accounts.roles import Role
 from audit.services import record
 from config.errors import Refused
+from config.tasks import enqueue_with_change
 from exams.models import Campaign, ExamPart, MarkingMode, Panel, Post, RankingBasis
 from exams.services import current_rules
 from scoring import normalisation as nm
@@ -139,21 +140,10 @@ def start_normalisation(
 ) -> NormalisationRun:
     """HR starts a run: a new version, queued, computed in the background by ``compute_normalisation``."""
     run = create_run(campaign=campaign, part_code=part_code, method=method, by=by, parameters=parameters)
-    _enqueue(run.pk)
-    return run
-
-
-def _enqueue(run_id: int) -> None:
-    from django_tasks_db import DatabaseBackend
-
     from scoring.tasks import compute_normalisation
 
-    # get_backend(), not django_tasks.default_task_backend: that proxy is never an instance of the backend.
-    if isinstance(compute_normalisation.get_backend(), DatabaseBackend):
-        # Same database, same transaction: the task exists exactly when the run does.
-        compute_normalisation.enqueue(run_id)
-    else:
-        transaction.on_commit(lambda: compute_normalisation.enqueue(run_id))
+    enqueue_with_change(compute_normalisation, run.pk)
+    return run
 
 
 # --- Reading the part ---------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tasks import task
-from django_tasks_db import DatabaseBackend
 
 from accounts.models import User
 from accounts.notifications import notify
@@ -34,6 +33,7 @@ from audit.models import CanonicalJSONEncoder
 from audit.services import json_safe, record, utc_iso
 from candidates.models import Application
 from config.errors import Refused
+from config.tasks import enqueue_with_change
 from exams.models import Attendance, Campaign, ExamPart, ExamRules, MarkingMode, Post, RankingBasis
 from exams.services import current_rules
 from scoring.models import (
@@ -832,7 +832,7 @@ def publish_results(*, result_set: ResultSet, by: User) -> ResultSet:
         }
         certificates.supersede_certificates(result_set=previous, reason=str(reason))
     result_set.certificates_refused = _issue_certificates(certificates, result_set, by)  # type: ignore[attr-defined]
-    _enqueue_notifications(result_set)
+    enqueue_with_change(notify_results_published, result_set.pk)
     record(
         actor=by,
         action="results.publish",
@@ -857,14 +857,6 @@ def _issue_certificates(certificates: ModuleType | None, result_set: ResultSet, 
     except Refused as refused:
         return str(refused.message)
     return ""
-
-
-def _enqueue_notifications(result_set: ResultSet) -> None:
-    if isinstance(notify_results_published.get_backend(), DatabaseBackend):
-        # Same database, same transaction: the e-mails exist exactly when the publication does.
-        notify_results_published.enqueue(result_set.pk)
-    else:
-        transaction.on_commit(lambda: notify_results_published.enqueue(result_set.pk))
 
 
 @task()

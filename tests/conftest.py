@@ -238,6 +238,23 @@ def make_profile(db: None):
     return make
 
 
+def run_queued_tasks() -> int:
+    """Runs what the database task queue holds, in order, as the worker would; returns how many ran.
+
+    In the test's own transaction: `manage.py db_worker` would close the test's connection on PostgreSQL.
+    The worker itself is tested in tests/accounts/test_platform.py and tests/scoring/test_certificate_tasks.py.
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    ran = 0
+    while queued := DBTaskResult.objects.filter(status="READY").order_by("enqueued_at").first():
+        queued.claim("test")
+        arguments = queued.args_kwargs
+        queued.set_successful(queued.task.call(*arguments["args"], **arguments["kwargs"]))
+        ran += 1
+    return ran
+
+
 def pdf_bytes(text: str = "Sơ yếu lý lịch") -> bytes:
     import io
 

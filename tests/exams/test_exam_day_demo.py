@@ -8,6 +8,7 @@ from accounts.roles import Role
 from audit.models import AuditEvent
 from exams.exam_day_demo import seed_exam_day
 from exams.models import Attendance, CandidateNumber, ExamSession, Incident, Room, Seat, SessionRoom, Venue
+from tests.conftest import run_queued_tasks
 from tests.exams.test_exam_day_builders import build_exam_day
 
 pytestmark = pytest.mark.django_db
@@ -46,4 +47,5 @@ def test_the_demo_exam_day_is_complete_and_idempotent(make_post, make_user, hr_o
     assert [kind for kind, _a, _reason in first["incidents"]] == ["late"]
     setup.campaign.refresh_from_db()
     assert setup.campaign.numbers_published_at is not None
+    run_queued_tasks()
     assert len(mailoutbox) == 6  # one admission notice each, once

@@ -14,6 +14,7 @@ from candidates.models import Application
 from config.errors import Refused
 from exams import exam_day
 from exams.models import Campaign, CandidateNumber, RenumberRequest, Seat
+from tests.conftest import run_queued_tasks
 from tests.exams.test_exam_day_builders import build_exam_day, eligible, ready_to_publish, schedule
 from tests.locking import hold_then_act
 
@@ -135,6 +136,8 @@ def test_publishing_emails_each_candidate_their_admission_notice(make_post, hr_o
     ready_to_publish(setup)
     mailoutbox.clear()
     assert exam_day.publish_candidate_numbers(campaign=setup.campaign, by=hr_officer) == 3
+    assert mailoutbox == []  # rendered and sent by the task queue, not in the request
+    assert run_queued_tasks() == 1
     assert sorted(m.to[0] for m in mailoutbox) == sorted(a.candidate.email for a in setup.applications)
     for message in mailoutbox:
         [(filename, content, mimetype)] = message.attachments
@@ -158,6 +161,7 @@ def published(make_post, hr_officer, chair):
     setup = build_exam_day(make_post, hr_officer, chair)
     ready_to_publish(setup)
     exam_day.publish_candidate_numbers(campaign=setup.campaign, by=hr_officer)
+    run_queued_tasks()  # the admission notices
     setup.campaign.refresh_from_db()
     return setup
 
@@ -215,6 +219,7 @@ def test_the_chair_approves_renumbering_and_changed_candidates_get_a_new_notice(
     assert request.approved_by == chair and request.applied_at is not None
     assert CandidateNumber.objects.get(application=moved).number == "QN0001"
     # Everyone moved one place: each gets the new notice, told their session changed.
+    run_queued_tasks()
     assert len(mailoutbox) == 3
     assert all("thay đổi" in m.subject and m.attachments for m in mailoutbox)  # "changed", in Vietnamese
     assert AuditEvent.objects.filter(action="renumber.approve", actor_id=chair.pk).exists()
@@ -240,6 +245,7 @@ def test_a_session_change_after_publication_resends_the_notices(published, hr_of
     mailoutbox.clear()
     written.starts_at = written.starts_at + timedelta(hours=1)
     exam_day.save_session(session=written, rooms=published.rooms, posts=published.posts, by=hr_officer)
+    run_queued_tasks()
     assert len(mailoutbox) == 3
     assert all("thay đổi" in m.subject for m in mailoutbox)
 
@@ -248,6 +254,7 @@ def test_saving_a_session_unchanged_sends_nothing(published, hr_officer, mailout
     mailoutbox.clear()
     written = published.sessions[0]
     exam_day.save_session(session=written, rooms=published.rooms, posts=published.posts, by=hr_officer)
+    assert run_queued_tasks() == 0
     assert mailoutbox == []
 
 
@@ -257,6 +264,7 @@ def test_moving_a_session_to_other_rooms_reseats_and_notifies(published, hr_offi
     written = published.sessions[0]
     exam_day.save_session(session=written, rooms=[extra], posts=published.posts, by=hr_officer)
     assert set(Seat.objects.filter(session=written).values_list("room__name", flat=True)) == {"Phòng 301"}
+    run_queued_tasks()
     assert len(mailoutbox) == 3
     assert timezone.now() < written.starts_at
 
