@@ -876,6 +876,29 @@ def resume_stalled_batches(*, by: User | None = None, force: bool = False) -> li
     return resumed
 
 
+def sweep_orphan_files(*, older_than: timedelta) -> list[str]:
+    """Deletes certificate PDFs that no certificate refers to, written more than `older_than` ago.
+
+    store() writes the PDFs before its transaction and deletes them when it fails; a worker killed in
+    between leaves them behind. A younger file may belong to a worker still running, so it is kept.
+    Returns the names deleted.
+    """
+    directory = "certificates"
+    try:
+        _dirs, files = default_storage.listdir(directory)
+    except FileNotFoundError:
+        return []
+    names = {f"{directory}/{name}" for name in files if name.endswith(".pdf")}
+    kept = set(Certificate.objects.filter(pdf__in=names).values_list("pdf", flat=True))
+    cutoff = timezone.now() - older_than
+    deleted = []
+    for name in sorted(names - kept):
+        if default_storage.get_modified_time(name) < cutoff:
+            default_storage.delete(name)
+            deleted.append(name)
+    return deleted
+
+
 # --- Superseding and revoking -----------------------------------------------------------------
 
 

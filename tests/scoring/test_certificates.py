@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -626,3 +627,23 @@ def test_a_refused_issue_is_shown_to_hr(setup: ResultSetup) -> None:
     )
     assert response.status_code == 302
     assert not CertificateBatch.objects.exists()
+
+
+def test_pdfs_left_by_a_killed_worker_are_swept_once_stale(certificate: Certificate, settings) -> None:
+    """store() writes the PDFs before its transaction: a worker killed in between leaves files no row names."""
+    media = Path(settings.MEDIA_ROOT) / "certificates"
+    stale, young = media / "STALE001.pdf", media / "YOUNG001.pdf"
+    for orphan in (stale, young):
+        orphan.write_bytes(b"%PDF-1.4 orphan")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    os.utime(Path(settings.MEDIA_ROOT) / certificate.pdf.name, (hour_ago, hour_ago))  # a real one, as old
+    settings.CERT_BATCH_STALE_SECONDS = 600
+    out = io.StringIO()
+    call_command("resume_certificate_batches", stdout=out)
+    assert "Deleted 1 PDF(s) without a certificate: certificates/STALE001.pdf" in out.getvalue()
+    assert not stale.exists()
+    assert young.exists()  # may belong to a worker still running
+    assert default_storage.exists(certificate.pdf.name)
+    assert certificates.sweep_orphan_files(older_than=timedelta(0)) == ["certificates/YOUNG001.pdf"]
+    assert default_storage.exists(certificate.pdf.name)

@@ -1,10 +1,13 @@
-"""Re-queues certificate batches left unfinished by a worker that died (run after restarting workers)."""
+"""Re-queues certificate batches left unfinished by a worker that died (run after restarting workers),
+and deletes the PDFs such a worker wrote without their certificate."""
 
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from scoring import certificates
@@ -15,7 +18,8 @@ class Command(BaseCommand):
     help = (
         "Resumes unfinished certificate batches with no progress for CERT_BATCH_STALE_SECONDS (or failed): "
         "marks their dead tasks failed and queues one task for the missing certificates. Idempotent: "
-        "no certificate is ever made twice. --force resumes without waiting for the staleness delay."
+        "no certificate is ever made twice. --force resumes without waiting for the staleness delay. "
+        "Then deletes certificate PDFs no certificate refers to, older than the staleness delay."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -34,3 +38,6 @@ class Command(BaseCommand):
             self.stdout.write(f"Resumed batch(es): {', '.join(map(str, resumed))}")
         else:
             self.stdout.write("Nothing to resume.")
+        swept = certificates.sweep_orphan_files(older_than=timedelta(seconds=settings.CERT_BATCH_STALE_SECONDS))
+        if swept:
+            self.stdout.write(f"Deleted {len(swept)} PDF(s) without a certificate: {', '.join(swept)}")
