@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.roles import Role
+from audit.models import AuditEvent
 from audit.services import record, snapshot
 from config.errors import Refused
 from exams.models import (
@@ -292,7 +293,11 @@ DEFAULT_PARTS = (
 @transaction.atomic
 def approve_rules(*, rules: ExamRules, by: User) -> ExamRules:
     rules = _editable_rules(rules)
-    if by.pk == rules.created_by_id:
+    # Whoever wrote any of the draft (created it, or saved an edit: the trail records each) cannot approve it.
+    edited = AuditEvent.objects.filter(
+        action__in=["rules.draft", "rules.edit"], object_type="exams.examrules", object_id=str(rules.pk), actor=by
+    )
+    if by.pk == rules.created_by_id or edited.exists():
         raise Refused(_("Rules must be approved by another person than their author."), code="self_approval")
     if not by.has_role(Role.CHAIR):
         raise Refused(_("Only the council chair approves the rules."), code="not_chair")
@@ -389,11 +394,8 @@ def declare_conflict(*, examiner: User, application: Any, relation: str, details
         relation=relation,
         details=details.strip(),
     )
-    record_draws = None
-    if declaration.has_conflict:
-        from scoring.services import withdraw_conflicted_examiner
-
-        record_draws = withdraw_conflicted_examiner(declaration=declaration)  # its locks before the events
+    # No marker is ever drawn before declaring about every candidate of the panel (draw_markers and the
+    # third marker's draw both check), so a declaration never concerns a script already assigned.
     record(
         actor=examiner,
         action="conflict.declare",
@@ -401,8 +403,6 @@ def declare_conflict(*, examiner: User, application: Any, relation: str, details
         campaign_id=declaration.campaign_id,
         after={"application": str(application.public_id), "relation": relation, "details": details.strip()},
     )
-    if record_draws is not None:
-        record_draws()  # a replacement marker's draw, after the declaration that caused it
     return declaration
 
 

@@ -195,49 +195,27 @@ def draw_oral_order(*, panel: Panel, by: User, seed: str | None = None) -> Draw:
     return draw
 
 
-def withdraw_conflicted_examiner(*, declaration: ConflictDeclaration) -> Audit:
-    """A conflict declared after the draw: the examiner leaves that script; another is drawn.
-
-    Does the writes now and returns the draws' audit events, for the caller to record after the
-    declaration's own: every lock the transaction needs (the candidate's here) is taken before the audit
-    chain's head, or an examiner submitting this candidate's mark meanwhile would deadlock with it.
-    """
-    lock_candidate(declaration.application_id)  # the examiner's draft of the script may be deleted
-    assignments = MarkerAssignment.objects.filter(
-        examiner=declaration.examiner, script__application=declaration.application
-    ).select_related("script__campaign", "script__panel")
-    audits: list[Audit] = []
-    for assignment in assignments:
-        script = assignment.script
-        if Mark.objects.filter(script=script, examiner=declaration.examiner, status=Mark.Status.SUBMITTED).exists():
-            raise Refused(_("A submitted mark cannot be withdrawn by a declaration; ask the chair."), code="marked")
-        Mark.objects.filter(script=script, examiner=declaration.examiner).delete()
-        round_number = assignment.round
-        assignment.delete()
-        _replacement, audit = _extra_marker(
-            script=script, round_number=round_number, by=declaration.examiner, kind=Draw.Kind.MARKERS
-        )
-        audits.append(audit)
-
-    def record_draws() -> None:
-        for audit in audits:
-            audit()
-
-    return record_draws
-
-
 def _extra_marker(*, script: Script, round_number: int, by: User, kind: str) -> tuple[MarkerAssignment, Audit]:
     """Draws one more marker for a script (a third, or a replacement): the writes now, and the audit event
     to record after the caller's own."""
     conflicts = conflicted_pairs(script.campaign)
     taken = set(script.assignments.values_list("examiner_id", flat=True))
+    # Only a member who has declared about every candidate of the panel: one drawn before declaring would
+    # learn whose script it is from which declaration lets them mark it.
+    undeclared_members = {member for member, _application in undeclared(script.panel)}
     eligible = sorted(
         u
         for u in script.panel.memberships.values_list("user_id", flat=True)
-        if u not in taken and (u, script.application_id) not in conflicts
+        if u not in taken and u not in undeclared_members and (u, script.application_id) not in conflicts
     )
     if not eligible:
-        raise Refused(_("No examiner of the panel is free of conflict for this script."), code="no_marker")
+        raise Refused(
+            _(
+                "No other examiner of the panel can be drawn for this script (each needs every declaration "
+                "made, and no conflict): ask HR to add one to the panel."
+            ),
+            code="no_marker",
+        )
     seed = new_seed()
     examiner_id = random.Random(seed).choice(eligible)
     draw = Draw.objects.create(
@@ -443,20 +421,23 @@ def _evaluation(
         "script_id": submitted[0].script_id,
         "marks": [[str(m.public_id), str(m.value)] for m in submitted],
     }
-    if current is not None and current.status == Resolution.Status.PENDING_THIRD and len(submitted) >= 3:
+    if current is not None and current.status == Resolution.Status.FINAL:
+        return lambda: (current, lambda: None)
+    if part.marking_mode == MarkingMode.BLIND_DOUBLE and len(expected) > MARKERS_PER_SCRIPT:
+        # A third marker was drawn (the spread was escalated) and every mark is in: the two closest decide.
+        # Read from the assignments, not from the pending record, which a reopening retires.
         value = rule_maths.closest_pair_mean(values, part.decimals)
+        spread = current.spread if current is not None else max(values) - min(values)
         return lambda: _superseded(
             current,
             **common,
-            spread=current.spread,
+            spread=spread,
             band=Resolution.Band.ESCALATED,
             status=Resolution.Status.FINAL,
             value=value,
             method="closest_pair_mean",
             by=by,
         )
-    if current is not None and current.status == Resolution.Status.FINAL:
-        return lambda: (current, lambda: None)
     outcome = rule_maths.resolve(
         values, mean_max=rules.mean_max_spread, escalate_min=rules.escalate_min_spread, decimals=part.decimals
     )
@@ -542,6 +523,7 @@ def _superseded(
 @transaction.atomic
 def decide_disagreement(*, resolution: Resolution, by: User, raw_value: str, reason: str) -> Resolution:
     """The chair's decision (or the council's, recorded by the chair), with a reason."""
+    lock_candidate(resolution.application_id)  # as every write of the candidate's marks and resolutions
     current = Resolution.objects.select_for_update().get(pk=resolution.pk)
     if not current.is_current or current.status not in (
         Resolution.Status.PENDING_CHAIR,
@@ -580,8 +562,34 @@ def decide_disagreement(*, resolution: Resolution, by: User, raw_value: str, rea
 # --- Reopening a submitted mark (four eyes) --------------------------------------------------
 
 
+def _lock_campaign(campaign_id: int) -> None:
+    """Serialises a reopening with the reveal of its part (taken before any candidate of the campaign)."""
+    list(Campaign.objects.select_for_update().filter(pk=campaign_id).values_list("pk", flat=True))
+
+
+def _refuse_if_revealed(campaign_id: int, part_code: str) -> None:
+    if Reveal.objects.filter(campaign_id=campaign_id, part_code=part_code, revealed_at__isnull=False).exists():
+        raise Refused(
+            _("The identities of this part are revealed: a mark can no longer be reopened (an appeal re-marks it)."),
+            code="revealed",
+        )
+
+
+def _refuse_if_reopening(campaign_id: int, part_code: str) -> None:
+    waiting = ReopenRequest.objects.filter(
+        mark__campaign_id=campaign_id, mark__part_code=part_code, approved_at__isnull=True
+    )
+    if waiting.exists():
+        raise Refused(
+            _("A request to reopen a mark of this part is waiting: it must be approved before the reveal."),
+            code="reopen_pending",
+        )
+
+
 @transaction.atomic
 def request_reopen(*, mark: Mark, by: User, reason: str) -> ReopenRequest:
+    _lock_campaign(mark.campaign_id)
+    _refuse_if_revealed(mark.campaign_id, mark.part_code)
     if mark.status != Mark.Status.SUBMITTED or not mark.is_current:
         raise Refused(_("Only a submitted mark can be reopened."), code="not_submitted")
     if not reason.strip():
@@ -601,7 +609,10 @@ def request_reopen(*, mark: Mark, by: User, reason: str) -> ReopenRequest:
 
 @transaction.atomic
 def approve_reopen(*, request: ReopenRequest, by: User) -> Mark:
-    request = ReopenRequest.objects.select_for_update().select_related("mark").get(pk=request.pk)
+    campaign_id, part_code = Mark.objects.filter(pk=request.mark_id).values_list("campaign_id", "part_code").get()
+    _lock_campaign(campaign_id)
+    _refuse_if_revealed(campaign_id, part_code)
+    request = ReopenRequest.objects.select_for_update(of=("self",)).select_related("mark").get(pk=request.pk)
     if request.approved_at:
         raise Refused(_("This request has already been approved."), code="approved")
     if by.pk == request.requested_by_id:
@@ -653,8 +664,10 @@ def blocking_reveal(campaign: Campaign, part_code: str) -> int:
 
 @transaction.atomic
 def request_reveal(*, campaign: Campaign, part_code: str, by: User) -> Reveal:
+    _lock_campaign(campaign.pk)
     if not Script.objects.filter(campaign=campaign, part_code=part_code).exists():
         raise Refused(_("This part has no script."), code="no_scripts")
+    _refuse_if_reopening(campaign.pk, part_code)
     pending = blocking_reveal(campaign, part_code)
     if pending:
         raise Refused(
@@ -676,6 +689,7 @@ def request_reveal(*, campaign: Campaign, part_code: str, by: User) -> Reveal:
 
 @transaction.atomic
 def approve_reveal(*, reveal: Reveal, by: User) -> Reveal:
+    _lock_campaign(reveal.campaign_id)  # a reopening approved meanwhile would follow the reveal
     reveal = Reveal.objects.select_for_update().get(pk=reveal.pk)
     if reveal.revealed_at:
         raise Refused(_("Identities of this part are already revealed."), code="already_revealed")
@@ -683,6 +697,7 @@ def approve_reveal(*, reveal: Reveal, by: User) -> Reveal:
         raise Refused(_("The reveal must be approved by another person than the one who asked."), code="self_approval")
     if blocking_reveal(reveal.campaign, reveal.part_code):
         raise Refused(_("Some scripts are not finally marked."), code="not_complete")
+    _refuse_if_reopening(reveal.campaign_id, reveal.part_code)
     reveal.approved_by, reveal.revealed_at = by, timezone.now()
     reveal.save(update_fields=["approved_by", "revealed_at"])
     mapping = dict(
@@ -804,13 +819,16 @@ def _save_mark(
     target.check_may_mark()
     criteria, total = _criteria_total(part, raw_criteria)
     value: Decimal | None = total
-    if value is None and str(raw_value).strip() != "":
+    if part.criteria.all():
+        # A rubric's mark is the sum of its criteria, never a value sent beside them (a forged request could
+        # otherwise leave a criterion blank and submit any mark).
+        if value is not None and value > part.max_score:
+            raise Refused(mark_message("out_of_range", part.max_score, part.decimals), code="out_of_range")
+    elif str(raw_value).strip() != "":
         try:
             value = rule_maths.parse_mark(raw_value, max_score=part.max_score, decimals=part.decimals)
         except rule_maths.MarkError as error:
             raise Refused(mark_message(error.code, part.max_score, part.decimals), code=error.code) from None
-    elif value is not None and value > part.max_score:
-        raise Refused(mark_message("out_of_range", part.max_score, part.decimals), code="out_of_range")
     if submit and value is None:
         raise Refused(_("Enter the mark before submitting."), code="empty")
     marks = _candidate_marks(target.application_id, part.code)  # the target's read locked the candidate
@@ -869,7 +887,7 @@ def _save_mark(
 
 
 def lock_candidate(application_id: int) -> None:
-    """Serialises the writes of one candidate's marks (a draft, a submission, a reopening, a withdrawal).
+    """Serialises the writes of one candidate's marks (a draft, a submission, a reopening, a chair's decision).
 
     Taken before any mark of the candidate is read for a write, so that two of them never wait on each
     other. Marking takes it in the same statement as its target (_target_in).

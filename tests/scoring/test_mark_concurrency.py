@@ -21,12 +21,10 @@ from openpyxl import Workbook
 
 from audit.models import AuditEvent
 from audit.services import record, verify_chain
-from exams import services as exam_services
-from exams.models import Relation
 from scoring import imports, services
 from scoring.models import Mark, MarkerAssignment, Resolution, Script
 from tests.locking import hold_then_act, wait_for_a_lock_wait
-from tests.scoring.builders import build_marking_setup, scripts_with_markers, staff
+from tests.scoring.builders import build_marking_setup, scripts_with_markers
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -238,16 +236,14 @@ def test_an_import_and_an_examiners_submission_never_deadlock(make_post) -> None
     assert verify_chain().ok
 
 
-def test_a_conflict_declared_while_the_candidates_mark_is_submitted_never_deadlocks(make_post) -> None:
-    """The declaration withdraws its examiner from the candidate's script, which locks the candidate: it
-    must do so before its event takes the audit chain's head, as a submission holds them the other way."""
-    setup = build_marking_setup(make_post, candidates=2, examiners=2)
+def test_a_chairs_decision_and_a_reopening_of_the_same_candidate_never_deadlock(make_post) -> None:
+    """A reopening holds the candidate and then wants the pending resolution; the chair's decision must take
+    the candidate before the resolution, or each would wait for the other."""
+    setup = build_marking_setup(make_post, candidates=2, examiners=3)
     scripts_with_markers(setup)
-    late = [staff(f"late{i}.marking@example.vn", "Examiner") for i in (1, 2)]
-    for examiner in late:
-        exam_services.add_panel_member(panel=setup.written_panel, user=examiner, by=setup.hr)
     script = Script.objects.order_by("code").first()
-    for examiner, value in zip((a.examiner for a in script.assignments.order_by("round")), ("50", "70"), strict=True):
+    markers = [a.examiner for a in script.assignments.order_by("round")]
+    for examiner, value in zip(markers, ("60", "67"), strict=True):  # spread 7: the chair decides
         services.save_mark(
             examiner=examiner,
             campaign=setup.campaign,
@@ -256,14 +252,11 @@ def test_a_conflict_declared_while_the_candidates_mark_is_submitted_never_deadlo
             raw_value=value,
             submit=True,
         )
-    third = MarkerAssignment.objects.get(script=script, round=3).examiner  # one of the two late, undeclared
+    pending = Resolution.objects.get(is_current=True)
     outcomes = hold_then_act(
-        hold=lambda: services.lock_candidate(script.application_id),  # a submission of the candidate's mark
-        then=lambda: record(actor=setup.hr, action="test.hold", campaign_id=setup.campaign.pk),
-        act=lambda: exam_services.declare_conflict(
-            examiner=third, application=script.application, relation=Relation.SIBLING
-        ),
+        hold=lambda: services.lock_candidate(script.application_id),  # a reopening of one of the marks
+        then=lambda: Resolution.objects.select_for_update().get(pk=pending.pk),
+        act=lambda: services.decide_disagreement(resolution=pending, by=setup.chair, raw_value="63", reason="Đã bàn"),
     )
     assert outcomes == {"holder": "ok", "actor": "ok"}
-    assert MarkerAssignment.objects.get(script=script, round=3).examiner != third
-    assert verify_chain().ok
+    assert Resolution.objects.get(is_current=True).value == Decimal("63.0")

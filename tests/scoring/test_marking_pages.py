@@ -211,6 +211,9 @@ def test_a_rubric_part_has_one_input_per_criterion_and_the_total_is_their_sum(ma
     assert Mark.objects.get().criteria == {"2": "30.0"} and Mark.objects.get().value is None
     too_much = client.post(url, {"c1": "61", "c2": "30"}, **HTMX)
     assert too_much.status_code == 422 and "A mark must be between 0 and 60." in too_much.content.decode()
+    forged = client.post(url, {"value": "95", "c1": "10", "submit": "1"}, **HTMX)  # a mark beside a blank criterion
+    assert forged.status_code == 422 and "Enter the mark before submitting." in forged.content.decode()
+    assert Mark.objects.get().status == Mark.Status.DRAFT and Mark.objects.get().value is None
     done = client.post(url, {"c1": "45,5", "c2": "30", "submit": "1"}, **HTMX)
     assert done.status_code == 200
     mark = Mark.objects.get()

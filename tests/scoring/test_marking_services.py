@@ -12,7 +12,7 @@ from config.errors import Refused
 from exams import services as exam_services
 from exams.models import Relation
 from scoring import services
-from scoring.models import Draw, Mark, MarkerAssignment, Resolution, Script
+from scoring.models import Draw, Mark, MarkerAssignment, ReopenRequest, Resolution, Script
 from tests.scoring.builders import build_marking_setup, scripts_with_markers, staff
 
 pytestmark = pytest.mark.django_db
@@ -126,31 +126,26 @@ def test_a_large_spread_draws_a_third_marker_and_takes_the_closest_pair(setup) -
     assert final.status == "final" and final.value == Decimal("68.0") and final.method == "closest_pair_mean"
 
 
-def test_a_third_marker_who_declares_a_conflict_is_replaced_after_the_declarations_event(make_post) -> None:
-    """An examiner who joined the panel after the draw may be drawn as third marker before declaring."""
+def test_a_third_marker_is_drawn_only_among_members_who_declared_about_every_candidate(make_post) -> None:
+    """A member drawn before declaring could learn whose script it is, from which declaration unblocks it."""
     setup = build_marking_setup(make_post, candidates=2, examiners=2)
     scripts_with_markers(setup)
-    late = [staff(f"late{i}.marking@example.vn", "Examiner", name=f"Giám khảo muộn {i}") for i in (1, 2)]
-    for examiner in late:
-        exam_services.add_panel_member(panel=setup.written_panel, user=examiner, by=setup.hr)
     script = Script.objects.order_by("code").first()
+    complete, partial = (staff(f"late{i}.marking@example.vn", "Examiner") for i in (1, 2))
+    for examiner in (complete, partial):
+        exam_services.add_panel_member(panel=setup.written_panel, user=examiner, by=setup.hr)
+    exam_services.declare_conflict(examiner=partial, application=script.application, relation=Relation.NONE)
     first, second = markers_of(script)
     mark(first, script, "50")
-    mark(second, script, "70")  # spread 20: a third marker is drawn, one of the two who joined late
-    third = MarkerAssignment.objects.get(script=script, round=3).examiner
-    assert third in late
     with pytest.raises(Refused) as refused:
-        mark(third, script, "66")
-    assert refused.value.code == "no_declaration"
-    exam_services.declare_conflict(examiner=third, application=script.application, relation=Relation.SIBLING)
-    replacement = MarkerAssignment.objects.get(script=script, round=3).examiner
-    assert replacement in late and replacement != third
-    assert list(AuditEvent.objects.order_by("-seq").values_list("action", flat=True)[:2]) == [
-        "draw.markers",
-        "conflict.declare",
-    ]
-    exam_services.declare_conflict(examiner=replacement, application=script.application, relation=Relation.NONE)
-    mark(replacement, script, "66")
+        mark(second, script, "70")  # spread 20: a third marker is needed, and no one may be drawn yet
+    assert refused.value.code == "no_marker" and "ask HR to add one" in str(refused.value.message)
+    assert not Mark.objects.filter(examiner=second).exists()  # nothing saved
+    for application in setup.applications:
+        exam_services.declare_conflict(examiner=complete, application=application, relation=Relation.NONE)
+    mark(second, script, "70")
+    assert MarkerAssignment.objects.get(script=script, round=3).examiner == complete  # never `partial`
+    mark(complete, script, "66")
     assert Resolution.objects.get(is_current=True).value == Decimal("68.0")
     assert verify_chain().ok
 
@@ -202,6 +197,50 @@ def test_reopen_needs_a_second_person_and_keeps_the_old_mark(setup) -> None:
     assert Mark.objects.filter(script=script, examiner=first).count() == 2
 
 
+def reopen(examiner_mark: Mark, chair) -> None:
+    from accounts.models import User
+
+    approver = User.objects.filter(email="chair2.marking@example.vn").first()
+    request = services.request_reopen(mark=examiner_mark, by=chair, reason="Cộng sai điểm thành phần")
+    services.approve_reopen(request=request, by=approver or staff("chair2.marking@example.vn", "Council chair"))
+
+
+def test_a_reopened_mark_of_a_third_marked_script_is_decided_again_by_the_two_closest(setup) -> None:
+    scripts_with_markers(setup)
+    script = Script.objects.first()
+    first, second = markers_of(script)
+    low = mark(first, script, "50")
+    mark(second, script, "70")
+    third = MarkerAssignment.objects.get(script=script, round=3).examiner
+    mark(third, script, "66")
+    assert Resolution.objects.get(is_current=True).value == Decimal("68.0")
+    reopen(low, setup.chair)
+    mark(first, script, "52")  # the three marks still spread 18: no fourth marker, the two closest decide
+    final = Resolution.objects.get(is_current=True)
+    assert (final.status, final.method, final.value) == ("final", "closest_pair_mean", Decimal("68.0"))
+    assert MarkerAssignment.objects.filter(script=script).count() == 3
+    reopen(Mark.objects.get(script=script, examiner=first, is_current=True), setup.chair)
+    mark(first, script, "69")  # 66, 69, 70: the two closest are now 69 and 70
+    final = Resolution.objects.get(is_current=True)
+    assert (final.method, final.value) == ("closest_pair_mean", Decimal("69.5"))
+    assert verify_chain().ok
+
+
+def test_a_reopening_before_the_third_mark_leaves_the_script_waiting_for_it(setup) -> None:
+    scripts_with_markers(setup)
+    script = Script.objects.first()
+    first, second = markers_of(script)
+    low = mark(first, script, "50")
+    mark(second, script, "70")
+    third = MarkerAssignment.objects.get(script=script, round=3).examiner
+    reopen(low, setup.chair)
+    mark(first, script, "55")
+    assert not Resolution.objects.filter(is_current=True).exists()  # waiting for the third marker
+    mark(third, script, "66")
+    final = Resolution.objects.get(is_current=True)
+    assert (final.method, final.value) == ("closest_pair_mean", Decimal("68.0"))
+
+
 def test_reveal_waits_for_complete_marking_and_needs_two_people(setup) -> None:
     scripts_with_markers(setup)
     with pytest.raises(Refused) as refused:
@@ -218,6 +257,38 @@ def test_reveal_waits_for_complete_marking_and_needs_two_people(setup) -> None:
     services.approve_reveal(reveal=reveal, by=setup.chair)
     assert services.is_revealed(setup.campaign, "written")
     assert verify_chain().ok
+
+
+def test_no_mark_is_reopened_once_identities_are_revealed_nor_revealed_while_a_reopening_waits(setup) -> None:
+    scripts_with_markers(setup)
+    for script in Script.objects.all():
+        a, b = markers_of(script)
+        mark(a, script, "70")
+        mark(b, script, "72")
+    one = Mark.objects.filter(part_code="written").order_by("pk").first()
+    request = services.request_reopen(mark=one, by=setup.chair, reason="Cộng sai điểm")
+    with pytest.raises(Refused) as refused:
+        services.request_reveal(campaign=setup.campaign, part_code="written", by=setup.hr)
+    assert refused.value.code == "reopen_pending"
+    request.delete()  # withdrawn, for the rest of the test
+    reveal = services.request_reveal(campaign=setup.campaign, part_code="written", by=setup.hr)
+    late = services.request_reopen(mark=one, by=setup.chair, reason="Cộng sai điểm")  # after the request
+    with pytest.raises(Refused) as refused:
+        services.approve_reveal(reveal=reveal, by=setup.chair)
+    assert refused.value.code == "reopen_pending"
+    late.delete()
+    services.approve_reveal(reveal=reveal, by=setup.chair)
+    with pytest.raises(Refused) as refused:
+        services.request_reopen(mark=one, by=setup.chair, reason="Cộng sai điểm")
+    assert refused.value.code == "revealed"
+    events = AuditEvent.objects.count()
+    with pytest.raises(Refused) as refused:
+        services.approve_reopen(
+            request=ReopenRequest.objects.create(mark=one, reason="cũ", requested_by=setup.chair), by=setup.hr
+        )  # a request left from before the reveal
+    assert refused.value.code == "revealed"
+    one.refresh_from_db()
+    assert one.is_current and one.status == Mark.Status.SUBMITTED and AuditEvent.objects.count() == events
 
 
 def test_oral_ballot_is_the_mean_once_every_member_has_voted(setup) -> None:
@@ -263,6 +334,21 @@ def test_rules_are_approved_by_another_person_and_then_frozen(make_post, hr_offi
         exam_services.create_rules_draft(campaign=post.campaign, by=hr_officer)  # an amendment needs a reason
     amendment = exam_services.create_rules_draft(campaign=post.campaign, by=hr_officer, reason="Sửa trọng số")
     assert amendment.version == 2 and amendment.parts.count() == 2
+
+
+def test_a_chair_who_edited_the_draft_cannot_approve_it(make_post, hr_officer) -> None:
+    post = make_post(status="draft")
+    both = staff("both.rules@example.vn", "HR officer", "Council chair")
+    rules = exam_services.create_rules_draft(campaign=post.campaign, by=hr_officer)
+    before = exam_services.rules_snapshot(rules)
+    rules.mean_max_spread = Decimal("4")
+    rules.save()
+    exam_services.record_rules_edit(rules=rules, by=both, before=before)  # the second pair of eyes wrote too
+    with pytest.raises(Refused) as refused:
+        exam_services.approve_rules(rules=rules, by=both)
+    assert refused.value.code == "self_approval"
+    rules.refresh_from_db()
+    assert rules.status == "draft"
 
 
 def test_an_amendment_approved_during_marking_applies_to_the_next_mark_at_once(setup) -> None:
