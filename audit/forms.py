@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 DATE_INPUT = {"type": "date"}
+EARLIEST, LATEST = date(2000, 1, 1), date(9998, 12, 31)  # the filter's range: the day after the end must exist
 
 
 class AuditFilterForm(forms.Form):
@@ -24,10 +27,16 @@ class AuditFilterForm(forms.Form):
     )
     object_id = forms.CharField(label=_("Object id"), required=False, max_length=64)
     date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d")
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
+        validators=[MinValueValidator(EARLIEST), MaxValueValidator(LATEST)],
     )
     date_to = forms.DateField(
-        label=_("To (inclusive)"), required=False, widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d")
+        label=_("To (inclusive)"),
+        required=False,
+        widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
+        validators=[MinValueValidator(EARLIEST), MaxValueValidator(LATEST)],  # the day after must exist
     )
 
     def clean(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.notifications import notify
+from audit.services import record
 from candidates import eligibility, uploads
 from candidates.models import (
     Application,
@@ -29,6 +30,18 @@ from exams.models import Post
 
 def record_event(*, application: Application, actor: User | None, note: str = "") -> ApplicationEvent:
     return ApplicationEvent.objects.create(application=application, status=application.status, actor=actor, note=note)
+
+
+def _audit(application: Application, actor: User, action: str, *, before: Any = None, after: Any = None) -> None:
+    """The application's change in the audit chain (the timeline above is the candidate's view of it)."""
+    record(
+        actor=actor,
+        action=action,
+        obj=application,
+        campaign_id=application.post.campaign_id,
+        before=before,
+        after={"application": str(application.public_id), **(after or {})},
+    )
 
 
 # --- Eligibility ----------------------------------------------------------------
@@ -257,6 +270,7 @@ def submit_application(*, application: Application, candidate: User) -> Applicat
     run_eligibility_check(application)
     application.save()
     record_event(application=application, actor=candidate)
+    _audit(application, candidate, "application.submit", after={"auto_eligible": application.auto_eligible})
     notify(user=candidate, template="candidates/email/submitted", context={"application": application})
     return application
 
@@ -273,6 +287,7 @@ def withdraw_application(*, application: Application, candidate: User) -> Applic
     application.status = Application.Status.WITHDRAWN
     application.save()
     record_event(application=application, actor=candidate)
+    _audit(application, candidate, "application.withdraw")
     notify(user=candidate, template="candidates/email/withdrawn", context={"application": application})
     return application
 
@@ -291,9 +306,22 @@ def review_criterion(*, check: CriterionCheck, by: User, passed: bool, reason: s
     reason = reason.strip()
     if passed != check.auto_passed and not reason:
         raise Refused(_("Overriding the automatic result needs a written reason."), code="reason_required")
+    before = {"passed": check.hr_passed, "reason": check.hr_reason}
     check.hr_passed, check.hr_reason = passed, reason
     check.reviewed_by, check.reviewed_at = by, timezone.now()
     check.save()
+    if application.status == Application.Status.ELIGIBLE and not passed:
+        # An eligible application cannot keep a failed criterion: it goes back to the queue, to be decided again.
+        application.status = Application.Status.SUBMITTED
+        application.save(update_fields=["status"])
+        record_event(application=application, actor=by, note=reason)
+    _audit(
+        application,
+        by,
+        "application.criterion",
+        before=before,
+        after={"criterion": check.code, "passed": passed, "reason": reason, "status": application.status},
+    )
     return check
 
 
@@ -330,6 +358,12 @@ def decide_application(
     application.priority_accepted = eligible and claimed and priority_accepted
     application.save()
     record_event(application=application, actor=by, note=reason)
+    _audit(
+        application,
+        by,
+        "application.decide",
+        after={"status": application.status, "reason": reason, "priority_accepted": application.priority_accepted},
+    )
     notify(user=application.candidate, template="candidates/email/decided", context={"application": application})
     return application
 
@@ -352,6 +386,16 @@ def publish_eligible_list(*, post: Post, by: User) -> list[Application]:
     post.eligible_list_published_at, post.eligible_list_published_by = timezone.now(), by
     post.needs_reannouncement = len(eligible) < post.campaign.min_candidates_per_post
     post.save(update_fields=["eligible_list_published_at", "eligible_list_published_by", "needs_reannouncement"])
+    record(
+        actor=by,
+        action="eligible_list.publish",
+        obj=post,
+        campaign_id=post.campaign_id,
+        after={
+            "eligible": sorted(str(a.public_id) for a in eligible),
+            "needs_reannouncement": post.needs_reannouncement,
+        },
+    )
     decided = post.applications.filter(status__in=[Application.Status.ELIGIBLE, Application.Status.NOT_ELIGIBLE])
     for application in decided.select_related("candidate"):
         notify(

@@ -421,7 +421,12 @@ def room_attendance(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def room_attendance_record(request: HttpRequest, pk: int, seat_id: int) -> HttpResponse:
     session_room = _get_staff_room(request, pk)
-    seat = get_object_or_404(Seat.objects.select_related("application"), pk=seat_id, session_id=session_room.session_id)
+    seat = get_object_or_404(  # a seat of this room only: another room's is not this staff's to record
+        Seat.objects.select_related("application"),
+        pk=seat_id,
+        session_id=session_room.session_id,
+        room_id=session_room.room_id,
+    )
     form, error = AttendanceForm(request.POST), None
     try:
         if not form.is_valid():

@@ -151,6 +151,14 @@ def test_an_invalid_filter_shows_its_error_and_no_events(supervisor, seeded) -> 
     assert "The start date is after the end date." in response.content.decode()
 
 
+@pytest.mark.parametrize("name", ["audit_log", "audit_export_csv"])
+def test_a_date_at_the_end_of_the_calendar_is_a_form_error_not_a_crash(supervisor, seeded, name) -> None:
+    response = client_for(supervisor).get(reverse(name), {"date_to": "9999-12-31"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code in (200, 302)  # the export sends an invalid filter back to the page
+    if name == "audit_log":
+        assert seqs(response) == [] and "Ensure this value is less than or equal to" in response.content.decode()
+
+
 # --- Verification --------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import Role
+from audit.models import AuditEvent
 from candidates.models import Application, CandidateProfile, Document
 from exams.models import DocumentType
 from tests.conftest import PROFILE_DEFAULTS, client_for, pdf_bytes
@@ -97,6 +98,7 @@ def test_a_priority_category_needs_its_proof_named_and_is_kept_at_submission(can
     assert application.status == Application.Status.SUBMITTED
     assert application.profile_snapshot["priority"] == 2 and application.profile_snapshot["priority_details"] == details
     assert not application.priority_accepted  # until HR finds the proof
+    assert AuditEvent.objects.get(action="application.submit").after["application"] == str(application.public_id)
 
 
 def test_a_citizen_id_already_used_is_refused(candidate, make_user, make_profile) -> None:
@@ -198,6 +200,7 @@ def test_withdrawal_before_the_deadline_and_not_after(candidate, make_profile, o
     application.refresh_from_db()
     assert application.status == Application.Status.WITHDRAWN
     assert list(application.events.values_list("status", flat=True)) == ["draft", "withdrawn"]
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["application.withdraw"]
 
 
 def test_withdrawal_after_the_deadline_is_refused(candidate, make_profile, open_post) -> None:

@@ -337,3 +337,36 @@ def test_a_declared_priority_category_counts_only_once_hr_accepts_its_proof(hr, 
     hr.post(reverse("screening_decide", args=[plain.public_id]), {"eligible": "1", "priority_accepted": "on"}, **EN)
     plain.refresh_from_db()
     assert plain.status == Application.Status.ELIGIBLE and not plain.priority_accepted  # nothing was declared
+
+
+def test_failing_a_criterion_of_an_eligible_application_sends_it_back_to_the_queue(hr, closed_post, strong) -> None:
+    decide(hr, strong, eligible=True)
+    strong.refresh_from_db()
+    assert strong.status == Application.Status.ELIGIBLE
+    review(hr, degree_check(strong), passed=False, reason="Bằng không hợp lệ")
+    strong.refresh_from_db()
+    assert strong.status == Application.Status.SUBMITTED  # to be decided again, with the reasons e-mailed
+    response = hr.post(reverse("screening_publish", args=[closed_post.pk]), follow=True, **EN)
+    assert "1 submitted applications have no screening decision yet." in response.content.decode()
+    closed_post.refresh_from_db()
+    assert closed_post.eligible_list_published_at is None
+
+
+def test_each_screening_step_is_in_the_audit_chain(hr, closed_post, strong, weak) -> None:
+    from audit.models import AuditEvent
+    from audit.services import verify_chain
+
+    review(hr, degree_check(weak), passed=True, reason="Bằng tương đương")
+    decide(hr, weak, eligible=True)
+    decide(hr, strong, eligible=False, reason="Thiếu kinh nghiệm")
+    hr.post(reverse("screening_publish", args=[closed_post.pk]), **EN)
+    events = list(AuditEvent.objects.order_by("seq").values_list("action", "after"))
+    assert [action for action, _after in events] == [
+        "application.criterion",
+        "application.decide",
+        "application.decide",
+        "eligible_list.publish",
+    ]
+    assert events[0][1]["reason"] == "Bằng tương đương" and events[2][1]["status"] == "not_eligible"
+    assert events[3][1]["eligible"] == [str(weak.public_id)]
+    assert verify_chain().ok

@@ -92,6 +92,11 @@ def test_a_candidate_seated_in_another_room_cannot_be_recorded_here(make_post, h
             session_room=first_room, application=elsewhere.application, status="present", by=examiner
         )
     assert refused.value.code == "not_seated"
+    for headers in ({"HTTP_HX_REQUEST": "true"}, {}):  # through the page too: that seat is not found here
+        response = client_for(examiner).post(
+            reverse("room_attendance_record", args=[first_room.pk, elsewhere.pk]), {"status": "present"}, **headers
+        )
+        assert response.status_code == 404
     assert not Attendance.objects.exists()
 
 
