@@ -17,10 +17,15 @@ class SizeLimitUploadHandler(FileUploadHandler):
     def handle_raw_input(
         self, input_data: Any, META: dict, content_length: int, boundary: bytes, encoding: str | None = None
     ) -> None:  # noqa: N803
-        # A declared body far over the limit is refused before a byte is read.
+        # A declared body far over the limit is refused before a byte of the file is read. Noted here and
+        # stopped at the file's start: Django's parser catches StopUpload there, not from this method.
         if content_length > self.limit + 1024 * 1024:
             self.exceeded = True
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        if self.exceeded:
             raise StopUpload(connection_reset=True)
+        super().new_file(*args, **kwargs)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)

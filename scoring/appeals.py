@@ -25,7 +25,7 @@ from accounts.roles import Role
 from audit.services import record
 from candidates.models import Application
 from config.errors import Refused
-from exams.models import Campaign, ConflictDeclaration, ExamPart, Relation
+from exams.models import Campaign, ConflictDeclaration, CouncilMember, ExamPart, Relation
 from scoring import results
 from scoring import rules as rule_maths
 from scoring.models import Appeal, Mark, MarkerAssignment, Resolution, ResultSet, Script
@@ -143,12 +143,22 @@ def possible_remarkers(appeal: Appeal) -> list[User]:
         relation=Relation.NONE
     )
     excluded |= set(conflicted.values_list("examiner_id", flat=True))
-    return list(
-        User.objects.filter(groups__name=Role.EXAMINER, is_active=True)
-        .exclude(pk__in=excluded)
-        .distinct()
-        .order_by("full_name", "pk")
+    examiners = User.objects.filter(groups__name=Role.EXAMINER, is_active=True).exclude(pk__in=excluded).distinct()
+    return [user for user in examiners.order_by("full_name", "pk") if _not_separate(appeal, user) is None]
+
+
+def _not_separate(appeal: Appeal, user: User) -> str | None:
+    """Why this person cannot re-mark the appeal blind and apart from its decision, if they cannot."""
+    if user.pk == appeal.application.candidate_id:
+        return str(_("A candidate cannot re-mark their own appeal."))
+    if user.has_role(Role.HR):
+        return str(_("An HR officer sees the candidates' names and proposes the outcome: they cannot re-mark."))
+    seated_chair = CouncilMember.objects.filter(
+        campaign_id=appeal.application.post.campaign_id, role=CouncilMember.Role.CHAIR, user=user
     )
+    if seated_chair.exists():
+        return str(_("The council chair approves the outcome: they cannot re-mark."))
+    return None
 
 
 def _locked(appeal: Appeal) -> Appeal:
@@ -170,6 +180,8 @@ def assign_remarker(*, appeal: Appeal, remarker: User, by: User) -> Appeal:
         raise Refused(_("A re-marker must be an examiner."), code="not_examiner")
     if remarker.pk in original_markers(appeal):
         raise Refused(_("A re-marker must not be one of the original markers."), code="original_marker")
+    if (reason := _not_separate(appeal, remarker)) is not None:
+        raise Refused(reason, code="not_separate")
     declaration = ConflictDeclaration.objects.filter(examiner=remarker, application=appeal.application).first()
     if declaration is not None and declaration.has_conflict:
         raise Refused(_("This examiner declared a conflict of interest with the candidate."), code="conflict")
@@ -391,6 +403,8 @@ def approve_appeal(*, appeal: Appeal, by: User) -> Approval:
         )
     if not by.has_role(Role.CHAIR):
         raise Refused(_("Only the council chair approves an appeal outcome."), code="not_chair")
+    if by.pk == appeal.remarker_id:
+        raise Refused(_("The re-marker cannot approve the outcome of their own re-mark."), code="self_approval")
     appeal.approved_by, appeal.approved_at, appeal.status = by, timezone.now(), Appeal.Status.APPROVED
     appeal.save(update_fields=["approved_by", "approved_at", "status"])
     campaign = appeal.application.post.campaign

@@ -257,6 +257,11 @@ def test_an_oversized_upload_is_cut_off_and_refused(candidate, make_profile, ope
     response = upload(client_for(candidate), application, DocumentType.DEGREES, "big.pdf", big)
     assert "more than the" in response.content.decode()
     assert not Document.objects.exists()
+    # A body declared far over the limit (more than a megabyte over) is stopped before the file is read.
+    huge = pdf_bytes() + b"%" + b"x" * 1_300_000
+    response = upload(client_for(candidate), application, DocumentType.DEGREES, "huge.pdf", huge)
+    assert response.status_code == 200 and "more than the" in response.content.decode()
+    assert not Document.objects.exists()
 
 
 def test_an_amended_standard_rechecks_undecided_applications(candidate, make_profile, open_post, hr_officer) -> None:
