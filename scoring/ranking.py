@@ -123,11 +123,13 @@ def rank_post(
     vacancies: int,
     tie_breaks: Sequence[str],
     decisive_part: str,
-    chair_order: Sequence[str] = (),
+    chair_orders: Sequence[Sequence[str]] = (),
 ) -> PostResult:
     """Ranks the candidates who passed every part; the others get an outcome and no rank.
 
-    `chair_order` is the chair's recorded order (keys, best first) for ties nothing else breaks.
+    `chair_orders` are the chair's recorded decisions, the latest first, each an order of keys (best
+    first) for a tie nothing else breaks. A decision settles a tie only if it names every candidate in
+    it: one that names some of them says nothing about the others.
     """
     if vacancies < 1:
         raise ValueError("a post has at least one vacancy")
@@ -137,7 +139,6 @@ def rank_post(
     ranked = [r for r in evaluated if r.outcome == Outcome.PASSED]
     others = [r for r in evaluated if r.outcome != Outcome.PASSED]
     other_codes = [p.code for p in parts if p.code != decisive_part]
-    chair_rank = {key: i for i, key in enumerate(chair_order)}
 
     def criteria(a: RankedCandidate, b: RankedCandidate) -> tuple[int, str, dict[str, str]]:
         """Which way the chain decides a tie of totals: (sign, tie-break used, its numbers)."""
@@ -156,9 +157,7 @@ def rank_post(
                 x, y = by_key[a.key].priority, by_key[b.key].priority
                 if x != y:
                     return (-1 if x > y else 1), rule, {"a": str(x), "b": str(y)}
-            elif rule == TieBreak.CHAIR and a.key in chair_rank and b.key in chair_rank:
-                return (-1 if chair_rank[a.key] < chair_rank[b.key] else 1), rule, {}
-        return 0, "", {}
+        return 0, "", {}  # the chair's decisions are applied to whole tied groups, below
 
     def compare(a: RankedCandidate, b: RankedCandidate) -> int:
         if a.total != b.total:
@@ -167,17 +166,28 @@ def rank_post(
 
     ranked.sort(key=lambda r: r.key)  # a fixed starting order, so equal elements never move by accident
     ranked.sort(key=cmp_to_key(compare))
-    groups: list[list[RankedCandidate]] = []
+    tied: list[list[RankedCandidate]] = []
     for index, current in enumerate(ranked):
         previous = ranked[index - 1] if index else None
         if previous is not None and compare(previous, current) == 0:
-            groups[-1].append(current)
+            tied[-1].append(current)
             continue
-        groups.append([current])
+        tied.append([current])
         if previous is not None and previous.total == current.total:
             _sign, rule, params = criteria(previous, current)
             current.steps.append(Step("tie_lost", {"rule": rule, "other": previous.name, **params}))
             previous.steps.append(Step("tie_won", {"rule": rule, "other": current.name, **params}))
+    groups: list[list[RankedCandidate]] = []
+    for group in tied:
+        decision = _covering_decision(group, chair_orders) if TieBreak.CHAIR in tie_breaks else None
+        if decision is None:
+            groups.append(group)
+            continue
+        order = sorted(group, key=lambda member: decision.index(member.key))
+        for better, worse in zip(order, order[1:], strict=False):
+            worse.steps.append(Step("tie_lost", {"rule": TieBreak.CHAIR, "other": better.name}))
+            better.steps.append(Step("tie_won", {"rule": TieBreak.CHAIR, "other": worse.name}))
+        groups.extend([member] for member in order)
     position = 1
     for group in groups:
         for member in group:
@@ -196,3 +206,11 @@ def rank_post(
         elif within and straddles:
             candidate.steps.append(Step("tie_at_cutoff", {"vacancies": str(vacancies)}))
     return PostResult(candidates=ranked + sorted(others, key=lambda r: r.name), needs_chair=needs_chair)
+
+
+def _covering_decision(group: Sequence[RankedCandidate], chair_orders: Sequence[Sequence[str]]) -> list[str] | None:
+    """The latest of the chair's decisions that names every candidate of a tied group, if any."""
+    if len(group) < 2:
+        return None
+    keys = {member.key for member in group}
+    return next((list(order) for order in chair_orders if keys <= set(order)), None)

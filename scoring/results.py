@@ -104,7 +104,7 @@ class _Inputs:
     official: dict[str, dict[int, Decimal]]
     adjusted: dict[str, dict[int, Decimal]]
     absent: set[tuple[int, str]]
-    chair_orders: dict[int, list[str]]
+    chair_orders: dict[int, list[list[str]]]
 
 
 # --- Reading what decides the results ---------------------------------------------------
@@ -176,11 +176,10 @@ def _load(campaign: Campaign) -> _Inputs:
             "application_id", "session__part_code"
         )
     )
-    chair_orders: dict[int, list[str]] = defaultdict(list)
+    chair_orders: dict[int, list[list[str]]] = defaultdict(list)
     # The latest decision first: it wins where two decisions name the same candidates.
     for decision in TieDecision.objects.filter(campaign=campaign).order_by("-decided_at", "-pk"):
-        order = chair_orders[decision.post_id]
-        order.extend(key for key in decision.order if key not in order)
+        chair_orders[decision.post_id].append([str(key) for key in decision.order])
     return _Inputs(
         rules=rules,
         parts=parts,
@@ -298,7 +297,7 @@ def _compute_post(result: Computation, inputs: _Inputs, post: Post, applications
         "vacancies": post.vacancies,
         "tie_breaks": inputs.rules.tie_breaks,
         "decisive_part": inputs.rules.decisive_part,
-        "chair_order": inputs.chair_orders.get(post.pk, []),
+        "chair_orders": inputs.chair_orders.get(post.pk, []),
     }
     candidates = {
         key: CandidateMarks(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from decimal import Decimal as D
+
+import pytest
 
 from scoring.ranking import CandidateMarks, Outcome, PartRule, rank_post
 
@@ -22,9 +25,9 @@ def candidate(
     return CandidateMarks(key, f"Ứng viên {key}", marks, frozenset({absent} - {""}), priority)
 
 
-def rank(candidates, vacancies=1, chair_order=(), decisive="oral"):
+def rank(candidates, vacancies=1, chair_orders=(), decisive="oral"):
     return rank_post(candidates, PARTS, vacancies=vacancies, tie_breaks=CHAIN, decisive_part=decisive,
-                     chair_order=chair_order)  # fmt: skip
+                     chair_orders=chair_orders)  # fmt: skip
 
 
 def by_key(result):
@@ -78,8 +81,20 @@ def test_a_tie_nothing_breaks_waits_for_the_chair_and_nobody_wins_yet() -> None:
     result = rank([candidate("a", "70", "80"), candidate("b", "70", "80")])
     assert result.needs_chair == [["a", "b"]]
     assert all(c.rank == 1 and c.outcome == Outcome.PASSED for c in result.candidates)
-    decided = by_key(rank([candidate("a", "70", "80"), candidate("b", "70", "80")], chair_order=["b", "a"]))
+    decided = by_key(rank([candidate("a", "70", "80"), candidate("b", "70", "80")], chair_orders=[["b", "a"]]))
     assert decided["b"].rank == 1 and decided["b"].outcome == Outcome.WINNER and decided["a"].rank == 2
+
+
+@pytest.mark.parametrize("arrival", list(itertools.permutations("abc")))
+def test_a_decision_naming_only_some_of_a_tie_settles_nothing(arrival) -> None:
+    """An earlier decision put b before a; c then joined their tie (an appeal): whatever the order the
+    candidates come in, the tie of three waits for a decision about all three."""
+    candidates = [candidate(key, "70", "80") for key in arrival]
+    result = rank(candidates, chair_orders=[["b", "a"]])
+    assert result.needs_chair == [["a", "b", "c"]]
+    assert all(c.rank == 1 and c.outcome == Outcome.PASSED for c in result.candidates)
+    decided = by_key(rank(candidates, chair_orders=[["c", "b", "a"], ["b", "a"]]))  # the latest first
+    assert [decided[key].rank for key in "cba"] == [1, 2, 3] and decided["c"].outcome == Outcome.WINNER
 
 
 def test_a_tie_below_the_vacancies_does_not_block_the_winner() -> None:
