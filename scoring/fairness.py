@@ -97,7 +97,7 @@ def clean_parameters(parameters: Mapping[str, Any] | None) -> dict[str, float | 
 def current_marks(campaign: Campaign, part_code: str) -> QuerySet[Mark]:
     return Mark.objects.filter(
         campaign=campaign, part_code=part_code, is_current=True, status=Mark.Status.SUBMITTED, value__isnull=False
-    )
+    ).exclude(source="appeal")  # an appeal's re-mark is judged by the appeal, not by the panels' severity
 
 
 @transaction.atomic
@@ -172,6 +172,13 @@ def digest_of(pairs: Iterable[tuple[int, Decimal | float]]) -> str:
     for key, value in sorted(pairs, key=lambda pair: pair[0]):
         sha.update(f"{key}:{value:.2f}\n".encode())
     return sha.hexdigest()
+
+
+def marks_changed_since(run: NormalisationRun) -> bool:
+    """Whether the marks or the final marks of the run's part changed after it was computed."""
+    return marks_digest(run.campaign, run.part_code) != run.marks_digest or digest_of(
+        final_marks(run.campaign, run.part_code).items()
+    ) != (run.diagnostics or {}).get("raw_digest")
 
 
 def marks_digest(campaign: Campaign, part_code: str) -> str:
@@ -890,10 +897,7 @@ def run_report(*, run: NormalisationRun) -> RunReport:
     except Refused:
         part = None
     diagnostics = run.diagnostics or {}
-    changed = run.status == Status.DONE and (
-        marks_digest(campaign, run.part_code) != run.marks_digest
-        or digest_of(final_marks(campaign, run.part_code).items()) != diagnostics.get("raw_digest")
-    )
+    changed = run.status == Status.DONE and marks_changed_since(run)
     report = RunReport(run=run, part=part, basis=basis_statement(campaign, run.method), marks_changed=changed)
     report.threshold = float((diagnostics.get("parameters") or run.parameters or {}).get("severity_points", 3.0))
     if run.status == Status.FAILED:

@@ -36,6 +36,7 @@ from config.errors import Refused
 from config.tasks import enqueue_with_change
 from exams.models import Attendance, Campaign, ExamPart, ExamRules, MarkingMode, Post, RankingBasis
 from exams.services import current_rules
+from scoring.fairness import marks_changed_since
 from scoring.models import (
     AdjustedScore,
     NormalisationRun,
@@ -145,6 +146,15 @@ def normalisation_runs(campaign: Campaign, rules: ExamRules) -> dict[str, int]:
                 _("The rules rank on adjusted marks, but part “%(part)s” has no finished normalisation run.")
                 % {"part": part.name},
                 code="no_normalisation",
+            )
+        if marks_changed_since(run):
+            raise Refused(
+                _(
+                    "The marks of part “%(part)s” changed after its normalisation run (a resolution, a "
+                    "reopening or an appeal): run it again, then prepare the results."
+                )
+                % {"part": part.name},
+                code="normalisation_stale",
             )
         runs[part.code] = run.pk
     return runs

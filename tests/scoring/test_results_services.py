@@ -17,8 +17,10 @@ from audit.models import AuditEvent
 from audit.services import verify_chain
 from config.errors import Refused
 from exams.models import Attendance, Campaign, ExamRules
-from scoring import results
-from scoring.models import AdjustedScore, NormalisationRun, Resolution, ResultEntry, ResultSet, TieDecision
+from scoring import fairness, results
+from scoring.fairness import digest_of
+from scoring.models import AdjustedScore, Mark, NormalisationRun, Resolution, ResultEntry, ResultSet, TieDecision
+from scoring.services import final_marks
 from tests.locking import hold_then_act
 from tests.scoring.test_results_support import entry_of, hr_and_chair_in_one, mark_campaign, publish
 
@@ -201,7 +203,14 @@ def test_preparing_waits_for_the_reveal_of_a_blind_part(make_post) -> None:
 
 def add_run(setup, code: str, version: int, status: str, values: dict[str, str]) -> NormalisationRun:
     run = NormalisationRun.objects.create(
-        campaign=setup.campaign, part_code=code, version=version, method="additive", status=status, created_by=setup.hr
+        campaign=setup.campaign,
+        part_code=code,
+        version=version,
+        method="additive",
+        status=status,
+        created_by=setup.hr,
+        marks_digest=fairness.marks_digest(setup.campaign, code),  # computed on the marks as they are now
+        diagnostics={"raw_digest": digest_of(final_marks(setup.campaign, code).items())},
     )
     for name, value in values.items():
         AdjustedScore.objects.create(
@@ -232,6 +241,32 @@ def test_the_adjusted_basis_ranks_on_the_latest_done_run_and_records_it(make_pos
     lines = proof(an)
     assert "On the official marks: total 75.0, ranked 2" in lines
     assert "Total on the adjusted marks = (74.00 × 1 + 80.00 × 1) ÷ 2 = 77.00" in lines
+
+
+def test_the_adjusted_basis_refuses_a_run_computed_before_the_marks_changed(make_post) -> None:
+    """After an appeal, a reopening or a resolution, the run's adjusted marks are out of date."""
+    setup = mark_campaign(make_post, {"Nguyễn Văn An": ("70", "80"), "Trần Thị Bình": ("72", "80")})
+    ExamRules.objects.filter(pk=setup.marking.rules.pk).update(ranking_basis="additive")
+    for code in ("written", "oral"):
+        add_run(setup, code, 1, "done", {"Nguyễn Văn An": "70", "Trần Thị Bình": "72"})
+    an_mark = Mark.objects.filter(application=setup.by_name["Nguyễn Văn An"], part_code="written").first()
+    Mark.objects.create(  # an appeal's re-mark is no panel's mark: the run stays current
+        campaign=setup.campaign,
+        part_code="written",
+        application=an_mark.application,
+        script=an_mark.script,
+        panel=an_mark.panel,
+        examiner=setup.marking.chair,
+        value=Decimal("75"),
+        status=Mark.Status.SUBMITTED,
+        submitted_at=an_mark.submitted_at,
+        source="appeal",
+    )
+    results.prepare_results(campaign=setup.campaign, by=setup.hr)
+    Resolution.objects.filter(application=setup.by_name["Nguyễn Văn An"], part_code="written", is_current=True).update(
+        value=Decimal("72.5")
+    )  # as an appeal's outcome would
+    assert refusal(results.prepare_results, campaign=setup.campaign, by=setup.hr) == "normalisation_stale"
 
 
 def test_the_adjusted_basis_without_a_done_run_is_refused(make_post) -> None:
