@@ -144,9 +144,16 @@ def run_eligibility_check(application: Application) -> list[CriterionCheck]:
         standards=standards_for(post),
         appointment_date=post.appointment_date,
     )
+    # HR's review of a criterion survives a new check that gives it the same standard and the same result
+    # (a typo fixed in the post, say); a changed standard or result needs reviewing again.
+    reviewed = {
+        (check.code, check.required, check.auto_passed): check
+        for check in application.criteria.filter(reviewed_at__isnull=False)
+    }
     application.criteria.all().delete()
-    checks = CriterionCheck.objects.bulk_create(
-        CriterionCheck(
+    checks = []
+    for position, result in enumerate(results):
+        check = CriterionCheck(
             application=application,
             code=result.code,
             position=position,
@@ -156,8 +163,11 @@ def run_eligibility_check(application: Application) -> list[CriterionCheck]:
             reason=result.reason,
             params=result.reason_params,
         )
-        for position, result in enumerate(results)
-    )
+        if (kept := reviewed.get((result.code, result.required, result.passed))) is not None:
+            check.hr_passed, check.hr_reason = kept.hr_passed, kept.hr_reason
+            check.reviewed_by_id, check.reviewed_at = kept.reviewed_by_id, kept.reviewed_at
+        checks.append(check)
+    checks = CriterionCheck.objects.bulk_create(checks)
     application.auto_eligible = eligibility.overall_eligible(results)
     return checks
 

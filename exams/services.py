@@ -97,6 +97,17 @@ def save_post(*, post: Post, changed_fields: dict[str, tuple[Any, Any]], by: Use
         recheck_submitted_applications(post=post)
     else:
         post.save()
+    if changed_fields:
+        record(
+            actor=by,
+            action="post.amend" if announced else "post.edit",
+            obj=post,
+            campaign_id=post.campaign_id,
+            after={
+                "changes": {label: [_display(b), _display(a)] for label, (b, a) in changed_fields.items()},
+                "reason": reason.strip(),
+            },
+        )
     return post
 
 

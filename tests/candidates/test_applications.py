@@ -281,6 +281,35 @@ def test_an_amended_standard_rechecks_undecided_applications(candidate, make_pro
     assert application.auto_eligible is False
 
 
+def test_an_amendment_keeps_hrs_reviews_of_criteria_it_does_not_change(
+    candidate, make_profile, open_post, hr_officer
+) -> None:
+    from candidates.services import review_criterion
+    from exams.services import save_post
+
+    make_profile(candidate)
+    application = start(candidate, open_post)
+    for doc_type in open_post.required_documents:
+        upload(client_for(candidate), application, doc_type, "f.pdf", pdf_bytes())
+    client_for(candidate).post(reverse("application_submit", args=[application.public_id]))
+    age = application.criteria.exclude(code="degree").first()
+    review_criterion(check=age, by=hr_officer, passed=not age.auto_passed, reason="Đã xác minh với cơ quan")
+    open_post.standards_text = (open_post.standards_text or "") + " (sửa lỗi chính tả)"
+    save_post(post=open_post, changed_fields={"standards": ("a", "b")}, by=hr_officer, reason="Sửa lỗi chính tả")
+    kept = application.criteria.get(code=age.code)
+    assert (kept.hr_passed, kept.hr_reason, kept.reviewed_by) == (
+        not age.auto_passed,
+        "Đã xác minh với cơ quan",
+        hr_officer,
+    )
+    open_post.min_degree = 4  # the degree's standard changes: its check is new, and so is any review of it
+    save_post(post=open_post, changed_fields={"min": (3, 4)}, by=hr_officer, reason="Theo quyết định mới")
+    assert application.criteria.get(code=age.code).reviewed_by == hr_officer
+    assert application.criteria.get(code="degree").reviewed_at is None
+    amendments = AuditEvent.objects.filter(action="post.amend").order_by("seq")
+    assert [event.after["reason"] for event in amendments] == ["Sửa lỗi chính tả", "Theo quyết định mới"]
+
+
 def test_a_post_cannot_change_once_its_eligible_list_is_published(open_post, hr_officer) -> None:
     from config.errors import Refused
     from exams.services import save_post
