@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
@@ -29,10 +31,28 @@ class SignupForm(forms.Form):
 STAFF_ROLE_CHOICES = [(role.value, role.label) for role in Role if role in STAFF_ROLES]
 
 
+def grantable_roles(user: User) -> frozenset[Role]:
+    """The roles a user may give by invitation. HR invites examiners; the roles that check HR's work (the
+    council chair, the supervisors, another HR officer for four eyes) are given by an administrator."""
+    if user.is_superuser:
+        return STAFF_ROLES
+    return frozenset({Role.EXAMINER}) if user.has_role(Role.HR) else frozenset()
+
+
 class StaffInviteForm(forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=150)
     email = forms.EmailField(label=_("E-mail address"))
     roles = forms.MultipleChoiceField(label=_("Roles"), choices=STAFF_ROLE_CHOICES, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, inviter: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = grantable_roles(inviter)
+        self.fields["roles"].choices = [(value, label) for value, label in STAFF_ROLE_CHOICES if value in allowed]
+        if allowed != STAFF_ROLES:
+            self.fields["roles"].help_text = _(
+                "Council chairs, supervisors and HR officers are appointed by an administrator: "
+                "HR never chooses the people who check its work."
+            )
 
     def clean_full_name(self) -> str:
         return normalise_name(self.cleaned_data["full_name"])

@@ -14,6 +14,7 @@ from accounts.models import User
 from accounts.permissions import can_manage_staff, role_required
 from accounts.roles import STAFF_ROLES, Role
 from accounts.services import invite_staff
+from config.errors import Refused
 from exams.models import Campaign, Post
 
 
@@ -82,11 +83,15 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         return redirect("account_login")
     if not can_manage_staff(request.user):
         raise PermissionDenied
-    form = StaffInviteForm(request.POST or None)
+    form = StaffInviteForm(request.POST or None, inviter=request.user)
     if request.method == "POST" and form.is_valid():
-        user = invite_staff(invited_by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        messages.success(request, _("Invitation sent to %(email)s.") % {"email": user.email})
-        return redirect("staff_list")
+        try:
+            user = invite_staff(invited_by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except Refused as refused:
+            form.add_error("roles", refused.message)
+        else:
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": user.email})
+            return redirect("staff_list")
     staff = (
         User.objects.filter(groups__name__in=[r.value for r in STAFF_ROLES])
         .distinct()

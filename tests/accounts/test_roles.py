@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
@@ -81,6 +82,43 @@ def test_invite_with_an_existing_email_changes_nothing(hr_officer, candidate) ->
     assert response.status_code == 200
     candidate.refresh_from_db()
     assert candidate.roles == {Role.CANDIDATE.value}
+
+
+@pytest.mark.parametrize("role", [Role.CHAIR, Role.SUPERVISOR, Role.HR])
+def test_hr_cannot_appoint_those_who_check_its_work(hr_officer, role) -> None:
+    """An HR officer who could invite a council chair could approve their own rules through a puppet."""
+    from accounts.models import User
+    from accounts.services import invite_staff
+    from config.errors import Refused
+
+    response = client_for(hr_officer).post(
+        reverse("staff_list"),
+        {"full_name": "Bù Nhìn", "email": "puppet@example.vn", "roles": [role.value]},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200 and "is not one of the available choices" in response.content.decode()
+    with pytest.raises(Refused) as refused:
+        invite_staff(
+            invited_by=hr_officer, email="puppet@example.vn", full_name="Bù Nhìn", roles=[Group.objects.get(name=role)]
+        )
+    assert refused.value.code == "role_not_grantable"
+    assert not User.objects.filter(email="puppet@example.vn").exists()
+
+
+def test_an_administrator_appoints_a_chair_and_every_invitation_is_audited(make_user, mailoutbox) -> None:
+    from accounts.models import User
+    from audit.models import AuditEvent
+
+    admin = make_user("root@example.vn", Role.HR, full_name="Quản Trị", mfa_secret="JBSWY3DPEHPK3PXP")
+    admin.is_superuser = admin.is_staff = True
+    admin.save()
+    client_for(admin).post(
+        reverse("staff_list"), {"full_name": "Chủ Tịch", "email": "chair.new@example.vn", "roles": [Role.CHAIR.value]}
+    )
+    chair = User.objects.get(email="chair.new@example.vn")
+    assert chair.roles == {Role.CHAIR.value}
+    event = AuditEvent.objects.get(action="staff.invite")
+    assert event.actor == admin and event.after == {"roles": [Role.CHAIR.value]}
 
 
 def test_non_hr_staff_cannot_invite(examiner) -> None:
