@@ -27,6 +27,10 @@ def get_document_for_user(request: HttpRequest, public_id: object) -> Document:
     if document is None or not request.user.is_authenticated:
         raise Http404
     user = request.user
-    if document.application.candidate_id == user.pk or user.has_role(*DOSSIER_READERS):  # type: ignore[union-attr]
+    if document.application.candidate_id == user.pk:
+        return document
+    # Staff read submitted dossiers only: a draft, or a dossier withdrawn before submission, is the candidate's.
+    submitted = document.application.profile_snapshot is not None  # taken at submission, never for a draft
+    if submitted and user.has_role(*DOSSIER_READERS):  # type: ignore[union-attr]
         return document
     raise Http404

@@ -225,6 +225,10 @@ def _store_document(
     application = _locked(application)
     if not application.is_editable:
         raise Refused(_("A submitted application can no longer be changed."), code="locked")
+    if not application.post.is_open():
+        raise Refused(
+            _("The application window is closed: the deadline has passed or it has not opened."), code="window_closed"
+        )
     if doc_type not in application.post.required_documents:
         raise Refused(_("This post does not ask for this document."), code="unknown_document")
     used = application.documents.aggregate(total=Sum("size"))["total"] or 0
@@ -288,7 +292,9 @@ def submit_application(*, application: Application, candidate: User) -> Applicat
 @transaction.atomic
 def withdraw_application(*, application: Application, candidate: User) -> Application:
     application = _locked(application)
-    if application.status not in (Application.Status.DRAFT, Application.Status.SUBMITTED):
+    # Before the deadline, a candidate may withdraw even if HR has already screened the application.
+    withdrawable = (*SCREENABLE, Application.Status.DRAFT)
+    if application.status not in withdrawable or application.post.eligible_list_published_at:
         raise Refused(_("This application can no longer be withdrawn."), code="not_withdrawable")
     if timezone.now() >= application.post.application_closes:
         raise Refused(_("The deadline has passed: the application can no longer be withdrawn."), code="window_closed")

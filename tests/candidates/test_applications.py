@@ -203,6 +203,34 @@ def test_withdrawal_before_the_deadline_and_not_after(candidate, make_profile, o
     assert list(AuditEvent.objects.values_list("action", flat=True)) == ["application.withdraw"]
 
 
+def test_a_candidate_screened_early_may_still_withdraw_before_the_deadline(
+    candidate, make_profile, open_post, hr_officer
+) -> None:
+    from candidates.services import decide_application
+
+    make_profile(candidate)
+    application = start(candidate, open_post)
+    client = client_for(candidate)
+    for doc_type in open_post.required_documents:
+        upload(client, application, doc_type, f"{doc_type}.pdf", pdf_bytes())
+    client.post(reverse("application_submit", args=[application.public_id]))
+    application.refresh_from_db()
+    decide_application(application=application, by=hr_officer, eligible=True, reason="")
+    client.post(reverse("application_withdraw", args=[application.public_id]))
+    application.refresh_from_db()
+    assert application.status == Application.Status.WITHDRAWN
+
+
+def test_no_document_is_added_to_a_draft_after_the_deadline(candidate, make_profile, open_post) -> None:
+    make_profile(candidate)
+    application = start(candidate, open_post)
+    open_post.application_closes = timezone.now() - timedelta(minutes=1)
+    open_post.save()
+    response = upload(client_for(candidate), application, DocumentType.DEGREES, "late.pdf", pdf_bytes())
+    assert "The application window is closed" in response.content.decode()
+    assert not Document.objects.exists()
+
+
 def test_withdrawal_after_the_deadline_is_refused(candidate, make_profile, open_post) -> None:
     make_profile(candidate)
     application = start(candidate, open_post)

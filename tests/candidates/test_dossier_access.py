@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.roles import Role
 from candidates.models import Application, Document
@@ -80,6 +81,13 @@ def test_examiners_cannot_reach_dossiers(examiner, dossier) -> None:
 
 
 @pytest.mark.parametrize("role_fixture", ["hr_officer", "chair", "supervisor"])
-def test_hr_chair_and_supervisor_can_read_dossiers(role_fixture, request, dossier) -> None:
+def test_hr_chair_and_supervisor_read_submitted_dossiers_not_drafts(role_fixture, request, dossier) -> None:
     user = request.getfixturevalue(role_fixture)
-    assert client_for(user).get(reverse("document_download", args=[dossier.public_id])).status_code == 200
+    url = reverse("document_download", args=[dossier.public_id])
+    assert client_for(user).get(url).status_code == 404  # a draft is the candidate's alone
+    Application.objects.filter(pk=dossier.application_id).update(
+        status=Application.Status.SUBMITTED,
+        submitted_at=timezone.now(),
+        profile_snapshot={"full_name": "Nguyễn Văn An"},
+    )
+    assert client_for(user).get(url).status_code == 200
