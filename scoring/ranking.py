@@ -124,12 +124,14 @@ def rank_post(
     tie_breaks: Sequence[str],
     decisive_part: str,
     chair_orders: Sequence[Sequence[str]] = (),
+    min_candidates: int = 0,
 ) -> PostResult:
     """Ranks the candidates who passed every part; the others get an outcome and no rank.
 
     `chair_orders` are the chair's recorded decisions, the latest first, each an order of keys (best
     first) for a tie nothing else breaks. A decision settles a tie only if it names every candidate in
-    it: one that names some of them says nothing about the others.
+    it: one that names some of them says nothing about the others. A post with fewer candidates than
+    `min_candidates` ranks them but names no winner: the competition needs re-announcing.
     """
     if vacancies < 1:
         raise ValueError("a post has at least one vacancy")
@@ -195,8 +197,9 @@ def rank_post(
             member.tied_with = [other.key for other in group if other is not member]
         position += len(group)
     needs_chair = [sorted(member.key for member in group) for group in groups if len(group) > 1]
+    too_few = len(candidates) < min_candidates
     for candidate in ranked:
-        within = candidate.rank is not None and candidate.rank <= vacancies
+        within = candidate.rank is not None and candidate.rank <= vacancies and not too_few
         # A tie across the last vacancy cannot be settled here: nobody in it wins until the chair decides.
         straddles = candidate.tied_with and candidate.rank + len(candidate.tied_with) > vacancies  # type: ignore[operator]
         candidate.outcome = Outcome.WINNER if within and not straddles else Outcome.PASSED
@@ -205,6 +208,10 @@ def rank_post(
             candidate.steps.append(Step("winner", {"vacancies": str(vacancies)}))
         elif within and straddles:
             candidate.steps.append(Step("tie_at_cutoff", {"vacancies": str(vacancies)}))
+        elif too_few and candidate.rank is not None and candidate.rank <= vacancies:
+            candidate.steps.append(
+                Step("below_minimum", {"count": str(len(candidates)), "minimum": str(min_candidates)})
+            )
     return PostResult(candidates=ranked + sorted(others, key=lambda r: r.name), needs_chair=needs_chair)
 
 

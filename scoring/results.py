@@ -308,6 +308,7 @@ def _compute_post(result: Computation, inputs: _Inputs, post: Post, applications
         "tie_breaks": inputs.rules.tie_breaks,
         "decisive_part": inputs.rules.decisive_part,
         "chair_orders": inputs.chair_orders.get(post.pk, []),
+        "min_candidates": inputs.rules.min_candidates_per_post,
     }
     candidates = {
         key: CandidateMarks(
@@ -641,7 +642,8 @@ def tie_groups(result_set: ResultSet) -> dict[int, list[list[ResultEntry]]]:
 def blocking_ties(result_set: ResultSet) -> int:
     """Entries tied across the last vacancy: within the vacancies yet not winners (nobody in such a tie
     wins until the chair decides; see rank_post)."""
-    return result_set.entries.filter(outcome=Outcome.PASSED, rank__lte=F("post__vacancies")).count()
+    within = result_set.entries.filter(outcome=Outcome.PASSED, rank__lte=F("post__vacancies")).only("proof")
+    return sum(1 for entry in within if any(step[0] == "tie_at_cutoff" for step in entry.proof or []))
 
 
 def _digest_of(result_set: ResultSet) -> str:
@@ -971,6 +973,10 @@ STEP_TEXTS: dict[str, Any] = {
     "rank": _("Ranked %(rank)s of %(of)s"),
     "winner": _("Within the number of vacancies (%(vacancies)s): winner"),
     "tie_at_cutoff": _("Tied across the last vacancy: the council chair decides"),
+    "below_minimum": _(
+        "%(count)s candidate(s) for this post, fewer than the minimum of %(minimum)s: no winner, the post is to be "
+        "announced again"
+    ),
 }
 TIE_WON: dict[str, Any] = {
     "decisive_part": _("Ahead of %(other)s on the decisive part (%(part)s): %(a)s > %(b)s"),

@@ -97,6 +97,16 @@ def test_a_decision_naming_only_some_of_a_tie_settles_nothing(arrival) -> None:
     assert [decided[key].rank for key in "cba"] == [1, 2, 3] and decided["c"].outcome == Outcome.WINNER
 
 
+def test_a_post_below_the_minimum_of_candidates_names_no_winner() -> None:
+    alone = by_key(rank_post([candidate("a", "90", "90")], PARTS, vacancies=1, tie_breaks=CHAIN,
+                             decisive_part="oral", min_candidates=2))  # fmt: skip
+    assert alone["a"].rank == 1 and alone["a"].outcome == Outcome.PASSED
+    assert any(step.code == "below_minimum" for step in alone["a"].steps)
+    two = by_key(rank_post([candidate("a", "90", "90"), candidate("b", "60", "60")], PARTS, vacancies=1,
+                           tie_breaks=CHAIN, decisive_part="oral", min_candidates=2))  # fmt: skip
+    assert two["a"].outcome == Outcome.WINNER
+
+
 def test_a_tie_below_the_vacancies_does_not_block_the_winner() -> None:
     result = by_key(rank([candidate("w", "90", "90"), candidate("a", "70", "80"), candidate("b", "70", "80")]))
     assert result["w"].outcome == Outcome.WINNER

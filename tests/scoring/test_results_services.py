@@ -104,6 +104,17 @@ def test_a_priority_category_hr_did_not_accept_breaks_no_tie(make_post) -> None:
     assert results.blocking_ties(draft)  # still a tie: the chair decides
 
 
+def test_a_post_below_the_minimum_of_candidates_is_published_without_a_winner(make_post) -> None:
+    setup = mark_campaign(make_post, {"Nguyễn Văn An": ("90", "90")})  # the rules ask for 2 candidates
+    result_set = publish(setup)
+    an = entry_of(result_set, setup, "Nguyễn Văn An")
+    assert (an.rank, an.outcome) == (1, "passed")
+    assert (
+        "1 candidate(s) for this post, fewer than the minimum of 2: no winner, the post is to be announced again"
+        in (proof(an))
+    )
+
+
 def test_a_tie_nothing_breaks_waits_for_the_chairs_recorded_decision(make_post) -> None:
     setup = mark_campaign(make_post, {"Nguyễn Văn An": ("70", "80"), "Trần Thị Bình": ("70", "80")})
     draft = results.prepare_results(campaign=setup.campaign, by=setup.hr)
