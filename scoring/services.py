@@ -860,6 +860,7 @@ def _save_mark(
         mark.value, mark.criteria, mark.saved_at = value, criteria, now
         mark.status, mark.submitted_at, mark.source = status, submitted_at, source
         mark.save(update_fields=["value", "criteria", "saved_at", "status", "submitted_at", "source"])
+    resolved = None
     if submit:
         # The candidate's lock (above) makes the submissions of one candidate's marks take turns, so the
         # evaluation sees every mark committed before this one. Its reads and writes come before
@@ -873,16 +874,16 @@ def _save_mark(
             by=examiner,
         )
         resolved = None if resolve is None else resolve()
-        record(
-            actor=examiner,
-            action="mark.submit",
-            obj=mark,
-            campaign_id=campaign.pk,
-            before=before,
-            after={"key": key, "value": str(value), "criteria": criteria, "source": source},
-        )
-        if resolved is not None:
-            resolved[1]()  # the resolution's event, after the mark's
+    record(  # a draft too: every change of a mark is in the chain, the examiner's working values included
+        actor=examiner,
+        action="mark.submit" if submit else "mark.draft",
+        obj=mark,
+        campaign_id=campaign.pk,
+        before=before,
+        after={"key": key, "value": None if value is None else str(value), "criteria": criteria, "source": source},
+    )
+    if resolved is not None:
+        resolved[1]()  # the resolution's event, after the mark's
     return mark
 
 

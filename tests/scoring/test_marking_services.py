@@ -150,6 +150,23 @@ def test_a_third_marker_is_drawn_only_among_members_who_declared_about_every_can
     assert verify_chain().ok
 
 
+def test_every_save_of_a_mark_is_in_the_audit_chain_drafts_included(setup) -> None:
+    scripts_with_markers(setup)
+    script = Script.objects.first()
+    first, _second = markers_of(script)
+    mark(first, script, "", submit=False)
+    mark(first, script, "64", submit=False)
+    mark(first, script, "66")
+    events = list(AuditEvent.objects.filter(object_type="scoring.mark").order_by("seq"))
+    assert [(e.action, e.after["value"]) for e in events] == [
+        ("mark.draft", None),
+        ("mark.draft", "64.0"),
+        ("mark.submit", "66.0"),
+    ]
+    assert events[2].before == {"value": "64.00", "status": "draft"} and all(e.actor == first for e in events)
+    assert verify_chain().ok
+
+
 def test_bad_marks_and_strangers_are_refused_and_nothing_is_saved(setup) -> None:
     scripts_with_markers(setup)
     script = Script.objects.first()
