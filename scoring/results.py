@@ -251,11 +251,15 @@ def _plain(value: Decimal) -> Decimal:
     return value.normalize() if value == value.to_integral_value() else value
 
 
+NO_PASS_MARK = Decimal("-Infinity")
+
+
 def _part_rules(parts: Sequence[ExamPart], *, adjusted: bool) -> list[PartRule]:
     if adjusted:
-        # Pass marks apply to the official marks (checked first); adjusted marks only rank.
+        # Pass marks apply to the official marks (checked first); adjusted marks only rank, and may fall below
+        # zero (equating rescales them): nothing fails on them.
         return [
-            PartRule(p.code, p.name, pass_mark=Decimal(0), weight=_plain(p.weight), decimals=ADJUSTED_DECIMALS)
+            PartRule(p.code, p.name, pass_mark=NO_PASS_MARK, weight=_plain(p.weight), decimals=ADJUSTED_DECIMALS)
             for p in parts
         ]
     return [

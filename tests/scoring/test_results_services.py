@@ -280,6 +280,18 @@ def test_the_adjusted_basis_refuses_a_run_computed_before_the_marks_changed(make
     assert refusal(results.prepare_results, campaign=setup.campaign, by=setup.hr) == "normalisation_stale"
 
 
+def test_an_adjusted_mark_below_zero_ranks_but_fails_no_one(make_post) -> None:
+    """Equating can rescale a mark below zero; pass or fail was decided on the official marks."""
+    setup = mark_campaign(make_post, {"Nguyễn Văn An": ("70", "80"), "Trần Thị Bình": ("72", "80")})
+    ExamRules.objects.filter(pk=setup.marking.rules.pk).update(ranking_basis="additive")
+    add_run(setup, "written", 1, "done", {"Nguyễn Văn An": "-5", "Trần Thị Bình": "72"})
+    add_run(setup, "oral", 1, "done", {"Nguyễn Văn An": "80", "Trần Thị Bình": "80"})
+    result_set = publish(setup)
+    an, binh = entry_of(result_set, setup, "Nguyễn Văn An"), entry_of(result_set, setup, "Trần Thị Bình")
+    assert (binh.rank, binh.outcome) == (1, "winner")
+    assert (an.rank, an.outcome) == (2, "passed") and an.adjusted_marks["written"] == "-5.00"
+
+
 def test_the_adjusted_basis_without_a_done_run_is_refused(make_post) -> None:
     setup = mark_campaign(make_post, {"Nguyễn Văn An": ("70", "80")})
     ExamRules.objects.filter(pk=setup.marking.rules.pk).update(ranking_basis="linear")
