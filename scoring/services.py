@@ -568,7 +568,7 @@ def _lock_campaign(campaign_id: int) -> None:
 
 
 def _refuse_if_revealed(campaign_id: int, part_code: str) -> None:
-    if Reveal.objects.filter(campaign_id=campaign_id, part_code=part_code, revealed_at__isnull=False).exists():
+    if is_revealed(campaign_id, part_code):
         raise Refused(
             _("The identities of this part are revealed: a mark can no longer be reopened (an appeal re-marks it)."),
             code="revealed",
@@ -715,7 +715,7 @@ def approve_reveal(*, reveal: Reveal, by: User) -> Reveal:
     return reveal
 
 
-def is_revealed(campaign: Campaign, part_code: str) -> bool:
+def is_revealed(campaign: Campaign | int, part_code: str) -> bool:
     return Reveal.objects.filter(campaign=campaign, part_code=part_code, revealed_at__isnull=False).exists()
 
 

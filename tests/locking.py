@@ -34,30 +34,30 @@ def hold_then_act(*, hold: Callable[[], None], then: Callable[[], None], act: Ca
     held, outcomes = threading.Event(), {}
 
     def holder() -> None:
-        try:
-            with transaction.atomic():
-                hold()
-                held.set()
-                wait_for_a_lock_wait()
-                then()
-            outcomes["holder"] = "ok"
-        except Exception as error:  # noqa: BLE001 - the outcome is what the caller looks at
-            outcomes["holder"] = repr(error)
-        finally:
+        with transaction.atomic():
+            hold()
             held.set()
-            connections.close_all()
+            wait_for_a_lock_wait()
+            then()
 
     def actor() -> None:
+        assert held.wait(timeout=30)
+        act()
+
+    def run(side: str, work: Callable[[], object]) -> None:
         try:
-            assert held.wait(timeout=30)
-            act()
-            outcomes["actor"] = "ok"
+            work()
+            outcomes[side] = "ok"
         except Exception as error:  # noqa: BLE001 - the outcome is what the caller looks at
-            outcomes["actor"] = repr(error)
+            outcomes[side] = repr(error)
         finally:
+            held.set()  # the actor never waits for a holder that failed
             connections.close_all()
 
-    threads = [threading.Thread(target=holder), threading.Thread(target=actor)]
+    threads = [
+        threading.Thread(target=run, args=("holder", holder)),
+        threading.Thread(target=run, args=("actor", actor)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

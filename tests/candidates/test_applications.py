@@ -90,11 +90,7 @@ def test_a_priority_category_needs_its_proof_named_and_is_kept_at_submission(can
     details = "Giấy xác nhận con thương binh số 12/XN"
     response = client.post(reverse("profile_edit"), profile_post_data(priority_category=2, priority_details=details))
     assert response.status_code == 302
-    application = start(candidate, open_post)
-    for doc_type in open_post.required_documents:
-        upload(client, application, doc_type, f"{doc_type}.pdf", pdf_bytes())
-    client.post(reverse("application_submit", args=[application.public_id]))
-    application.refresh_from_db()
+    application = submit_through_pages(candidate, open_post)
     assert application.status == Application.Status.SUBMITTED
     assert application.profile_snapshot["priority"] == 2 and application.profile_snapshot["priority_details"] == details
     assert not application.priority_accepted  # until HR finds the proof
@@ -143,6 +139,17 @@ def test_a_forged_post_id_is_404(candidate, make_profile, make_post) -> None:
 def start(candidate, post) -> Application:
     client_for(candidate).post(reverse("application_start", args=[post.pk]))
     return Application.objects.get(candidate=candidate, post=post)
+
+
+def submit_through_pages(candidate, post) -> Application:
+    """Starts an application, uploads every required document and submits it, as the candidate would."""
+    application = start(candidate, post)
+    client = client_for(candidate)
+    for doc_type in post.required_documents:
+        upload(client, application, doc_type, f"{doc_type}.pdf", pdf_bytes())
+    client.post(reverse("application_submit", args=[application.public_id]))
+    application.refresh_from_db()
+    return application
 
 
 def test_full_submission_checks_eligibility_records_the_timeline_and_emails_a_receipt(
@@ -209,14 +216,9 @@ def test_a_candidate_screened_early_may_still_withdraw_before_the_deadline(
     from candidates.services import decide_application
 
     make_profile(candidate)
-    application = start(candidate, open_post)
-    client = client_for(candidate)
-    for doc_type in open_post.required_documents:
-        upload(client, application, doc_type, f"{doc_type}.pdf", pdf_bytes())
-    client.post(reverse("application_submit", args=[application.public_id]))
-    application.refresh_from_db()
+    application = submit_through_pages(candidate, open_post)
     decide_application(application=application, by=hr_officer, eligible=True, reason="")
-    client.post(reverse("application_withdraw", args=[application.public_id]))
+    client_for(candidate).post(reverse("application_withdraw", args=[application.public_id]))
     application.refresh_from_db()
     assert application.status == Application.Status.WITHDRAWN
 
@@ -296,11 +298,7 @@ def test_an_amended_standard_rechecks_undecided_applications(candidate, make_pro
     from exams.services import save_post
 
     make_profile(candidate)  # a master's degree
-    application = start(candidate, open_post)
-    for doc_type in open_post.required_documents:
-        upload(client_for(candidate), application, doc_type, "f.pdf", pdf_bytes())
-    client_for(candidate).post(reverse("application_submit", args=[application.public_id]))
-    application.refresh_from_db()
+    application = submit_through_pages(candidate, open_post)
     assert application.criteria.get(code="degree").auto_passed
     open_post.min_degree = 4  # a doctorate now
     save_post(post=open_post, changed_fields={"min": (3, 4)}, by=hr_officer, reason="Theo quyết định mới")
@@ -316,10 +314,7 @@ def test_an_amendment_keeps_hrs_reviews_of_criteria_it_does_not_change(
     from exams.services import save_post
 
     make_profile(candidate)
-    application = start(candidate, open_post)
-    for doc_type in open_post.required_documents:
-        upload(client_for(candidate), application, doc_type, "f.pdf", pdf_bytes())
-    client_for(candidate).post(reverse("application_submit", args=[application.public_id]))
+    application = submit_through_pages(candidate, open_post)
     age = application.criteria.exclude(code="degree").first()
     review_criterion(check=age, by=hr_officer, passed=not age.auto_passed, reason="Đã xác minh với cơ quan")
     open_post.standards_text = (open_post.standards_text or "") + " (sửa lỗi chính tả)"

@@ -13,6 +13,7 @@ from candidates.models import Application
 from exams import services as exam_services
 from exams.models import Attendance, Campaign, ExamRules, ExamSession, Panel, Relation
 from scoring import services
+from scoring.models import Mark, Resolution, Script
 from tests.candidates.builders import decided, submitted
 
 
@@ -79,3 +80,27 @@ def build_marking_setup(
 def scripts_with_markers(setup: MarkingSetup, *, seed: str = "seed-1") -> None:
     services.create_scripts(campaign=setup.campaign, part_code="written", by=setup.hr)
     services.draw_markers(campaign=setup.campaign, part_code="written", by=setup.hr, seed=seed)
+
+
+def markers_of(script: Script) -> list[User]:
+    return [a.examiner for a in script.assignments.order_by("round")]
+
+
+def mark(examiner: User, script: Script, value: str, *, submit: bool = True) -> Mark:
+    """The examiner's mark of a script of the written part, through the marking service."""
+    return services.save_mark(
+        examiner=examiner,
+        campaign=script.campaign,
+        part_code="written",
+        key=script.code,
+        raw_value=value,
+        submit=submit,
+    )
+
+
+def pending_chair(setup: MarkingSetup) -> Resolution:
+    """The first script marked 60 and 67 (a spread of 7): its disagreement waits for the chair."""
+    script = Script.objects.order_by("code").first()
+    for examiner, value in zip(markers_of(script), ("60", "67"), strict=True):
+        mark(examiner, script, value)
+    return Resolution.objects.get(is_current=True)

@@ -24,7 +24,7 @@ from audit.services import record, verify_chain
 from scoring import imports, services
 from scoring.models import Mark, MarkerAssignment, Resolution, Script
 from tests.locking import hold_then_act, wait_for_a_lock_wait
-from tests.scoring.builders import build_marking_setup, scripts_with_markers
+from tests.scoring.builders import build_marking_setup, mark, pending_chair, scripts_with_markers
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -39,6 +39,34 @@ CONFLICT_MESSAGES = (
 )
 
 
+def post_all_at_once(setup, jobs: list[tuple[MarkerAssignment, dict[str, str]]]) -> list[tuple[int, str]]:
+    """Each job's examiner posts its data to its script's mark from a thread of its own, all released at once
+    (each thread with its own client and database connection). Returns (status, content) per job."""
+    barrier = threading.Barrier(len(jobs))
+    results: list[tuple[int, str]] = [(0, "")] * len(jobs)
+
+    def post(slot: int, assignment: MarkerAssignment, data: dict[str, str]) -> None:
+        try:
+            client = Client(raise_request_exception=False)
+            client.force_login(assignment.examiner)
+            url = reverse("marking_save", args=[setup.campaign.pk, "written", assignment.script.code])
+            barrier.wait(timeout=60)
+            response = client.post(url, data, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en")
+            results[slot] = (response.status_code, response.content.decode())
+        except Exception as error:  # noqa: BLE001 - any failure of a thread is a failure of the test
+            results[slot] = (-1, repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post, args=(i, *job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
 def test_fifty_concurrent_submissions_lose_and_duplicate_nothing(make_post) -> None:
     setup = build_marking_setup(make_post, candidates=13, examiners=4)
     scripts_with_markers(setup)
@@ -51,30 +79,7 @@ def test_fifty_concurrent_submissions_lose_and_duplicate_nothing(make_post) -> N
         twin = value if index % 2 == 0 else "71.5"  # a double click, or a second tab with another value
         jobs += [(assignment, value), (assignment, twin)]
     assert len(jobs) == THREADS
-    barrier = threading.Barrier(THREADS)
-    results: list[tuple[int, str]] = [(0, "")] * THREADS
-
-    def submit(slot: int, assignment: MarkerAssignment, value: str) -> None:
-        try:
-            client = Client(raise_request_exception=False)
-            client.force_login(assignment.examiner)
-            url = reverse("marking_save", args=[setup.campaign.pk, "written", assignment.script.code])
-            barrier.wait(timeout=60)
-            response = client.post(
-                url, {"value": value, "submit": "1"}, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en"
-            )
-            results[slot] = (response.status_code, response.content.decode())
-        except Exception as error:  # noqa: BLE001 - any failure of a thread is a failure of the test
-            results[slot] = (-1, repr(error))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=submit, args=(i, *job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
+    results = post_all_at_once(setup, [(assignment, {"value": value, "submit": "1"}) for assignment, value in jobs])
 
     statuses = Counter(status for status, _ in results)
     assert set(statuses) <= {200, 409}, statuses  # never a 500, never a lost request
@@ -110,29 +115,8 @@ def test_two_windows_saving_the_same_first_draft_take_turns_and_keep_one_mark(ma
     assignments = list(
         MarkerAssignment.objects.select_related("script", "examiner").order_by("script__code", "round")[:20]
     )
-    jobs = [(assignment, value) for assignment in assignments for value in ("60", "61")]
-    barrier = threading.Barrier(len(jobs))
-    results: list[tuple[int, str]] = [(0, "")] * len(jobs)
-
-    def save(slot: int, assignment: MarkerAssignment, value: str) -> None:
-        try:
-            client = Client(raise_request_exception=False)
-            client.force_login(assignment.examiner)
-            url = reverse("marking_save", args=[setup.campaign.pk, "written", assignment.script.code])
-            barrier.wait(timeout=60)
-            response = client.post(url, {"value": value}, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en")
-            results[slot] = (response.status_code, response.content.decode())
-        except Exception as error:  # noqa: BLE001 - any failure of a thread is a failure of the test
-            results[slot] = (-1, repr(error))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=save, args=(i, *job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
+    jobs = [(assignment, {"value": value}) for assignment in assignments for value in ("60", "61")]
+    results = post_all_at_once(setup, jobs)
 
     assert Counter(status for status, _ in results) == {200: len(jobs)}, results
     for assignment in assignments:
@@ -175,11 +159,7 @@ def test_a_draft_waits_for_the_candidates_lock_before_reading_the_marks(make_pos
 
     def this_window() -> None:
         try:
-            outcome.append(
-                services.save_mark(
-                    examiner=examiner, campaign=setup.campaign, part_code="written", key=script.code, raw_value="60"
-                )
-            )
+            outcome.append(mark(examiner, script, "60", submit=False))
         except Exception as error:  # noqa: BLE001 - the outcome is what the test looks at
             outcome.append(error)
         finally:
@@ -197,8 +177,8 @@ def test_a_draft_waits_for_the_candidates_lock_before_reading_the_marks(make_pos
         first.join(timeout=30)
         second.join(timeout=30)
     assert isinstance(outcome[0], Mark), outcome
-    mark = Mark.objects.get(script=script, examiner=examiner, is_current=True)
-    assert mark.value == Decimal("60") and mark.status == Mark.Status.DRAFT  # the other window's draft, updated
+    saved = Mark.objects.get(script=script, examiner=examiner, is_current=True)
+    assert saved.value == Decimal("60") and saved.status == Mark.Status.DRAFT  # the other window's draft, updated
 
 
 def test_an_import_and_an_examiners_submission_never_deadlock(make_post) -> None:
@@ -241,18 +221,8 @@ def test_a_chairs_decision_and_a_reopening_of_the_same_candidate_never_deadlock(
     the candidate before the resolution, or each would wait for the other."""
     setup = build_marking_setup(make_post, candidates=2, examiners=3)
     scripts_with_markers(setup)
-    script = Script.objects.order_by("code").first()
-    markers = [a.examiner for a in script.assignments.order_by("round")]
-    for examiner, value in zip(markers, ("60", "67"), strict=True):  # spread 7: the chair decides
-        services.save_mark(
-            examiner=examiner,
-            campaign=setup.campaign,
-            part_code="written",
-            key=script.code,
-            raw_value=value,
-            submit=True,
-        )
-    pending = Resolution.objects.get(is_current=True)
+    pending = pending_chair(setup)
+    script = pending.script
     outcomes = hold_then_act(
         hold=lambda: services.lock_candidate(script.application_id),  # a reopening of one of the marks
         then=lambda: Resolution.objects.select_for_update().get(pk=pending.pk),

@@ -17,7 +17,7 @@ from exams import services as exam_services
 from exams.models import ConflictDeclaration, RubricCriterion
 from scoring import services
 from scoring.models import Draw, Mark, MarkerAssignment, OralSlot, ReopenRequest, Resolution, Reveal, Script
-from tests.scoring.builders import MarkingSetup, build_marking_setup, scripts_with_markers, staff
+from tests.scoring.builders import MarkingSetup, build_marking_setup, pending_chair, scripts_with_markers, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -282,21 +282,6 @@ def test_ballot_marks_stay_secret_from_the_other_members_until_the_result(setup)
 
 
 # --- Chair ------------------------------------------------------------------------------------
-
-
-def pending_chair(setup: MarkingSetup) -> Resolution:
-    script = Script.objects.order_by("code").first()
-    a, b = (x.examiner for x in script.assignments.order_by("round"))
-    for examiner, value in ((a, "60"), (b, "67")):
-        services.save_mark(
-            examiner=examiner,
-            campaign=setup.campaign,
-            part_code="written",
-            key=script.code,
-            raw_value=value,
-            submit=True,
-        )
-    return Resolution.objects.get(is_current=True)
 
 
 def test_the_chair_sees_a_disagreement_by_code_and_decides_it_with_a_reason(setup) -> None:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from accounts.models import User
 from audit.models import AuditEvent
 from audit.services import verify_chain
 from config.errors import Refused
@@ -13,7 +14,7 @@ from exams import services as exam_services
 from exams.models import Relation
 from scoring import services
 from scoring.models import Draw, Mark, MarkerAssignment, ReopenRequest, Resolution, Script
-from tests.scoring.builders import build_marking_setup, scripts_with_markers, staff
+from tests.scoring.builders import build_marking_setup, mark, markers_of, scripts_with_markers, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -21,21 +22,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def setup(make_post):
     return build_marking_setup(make_post)
-
-
-def markers_of(script: Script):
-    return [a.examiner for a in script.assignments.order_by("round")]
-
-
-def mark(examiner, script: Script, value: str, *, submit: bool = True) -> Mark:
-    return services.save_mark(
-        examiner=examiner,
-        campaign=script.campaign,
-        part_code="written",
-        key=script.code,
-        raw_value=value,
-        submit=submit,
-    )
 
 
 def test_each_present_candidate_gets_one_script_with_a_random_code_and_two_markers(setup) -> None:
@@ -113,14 +99,9 @@ def test_a_spread_between_the_bands_waits_for_the_chair_who_must_give_a_reason(s
 
 
 def test_a_large_spread_draws_a_third_marker_and_takes_the_closest_pair(setup) -> None:
-    scripts_with_markers(setup)
-    script = Script.objects.first()
-    first, second = markers_of(script)
-    mark(first, script, "50")
-    mark(second, script, "70")
+    script, _low, third = escalated(setup)
     assert Resolution.objects.get(is_current=True).status == Resolution.Status.PENDING_THIRD
-    third = MarkerAssignment.objects.get(script=script, round=3).examiner
-    assert third not in (first, second)
+    assert third not in markers_of(script)[:2]
     mark(third, script, "66")
     final = Resolution.objects.get(is_current=True)
     assert final.status == "final" and final.value == Decimal("68.0") and final.method == "closest_pair_mean"
@@ -215,20 +196,24 @@ def test_reopen_needs_a_second_person_and_keeps_the_old_mark(setup) -> None:
 
 
 def reopen(examiner_mark: Mark, chair) -> None:
-    from accounts.models import User
-
     approver = User.objects.filter(email="chair2.marking@example.vn").first()
     request = services.request_reopen(mark=examiner_mark, by=chair, reason="Cộng sai điểm thành phần")
     services.approve_reopen(request=request, by=approver or staff("chair2.marking@example.vn", "Council chair"))
 
 
-def test_a_reopened_mark_of_a_third_marked_script_is_decided_again_by_the_two_closest(setup) -> None:
+def escalated(setup) -> tuple[Script, Mark, User]:
+    """A script marked 50 and 70 (spread 20): its first mark, and the third marker drawn for it."""
     scripts_with_markers(setup)
     script = Script.objects.first()
     first, second = markers_of(script)
     low = mark(first, script, "50")
     mark(second, script, "70")
-    third = MarkerAssignment.objects.get(script=script, round=3).examiner
+    return script, low, MarkerAssignment.objects.get(script=script, round=3).examiner
+
+
+def test_a_reopened_mark_of_a_third_marked_script_is_decided_again_by_the_two_closest(setup) -> None:
+    script, low, third = escalated(setup)
+    first = low.examiner
     mark(third, script, "66")
     assert Resolution.objects.get(is_current=True).value == Decimal("68.0")
     reopen(low, setup.chair)
@@ -244,14 +229,9 @@ def test_a_reopened_mark_of_a_third_marked_script_is_decided_again_by_the_two_cl
 
 
 def test_a_reopening_before_the_third_mark_leaves_the_script_waiting_for_it(setup) -> None:
-    scripts_with_markers(setup)
-    script = Script.objects.first()
-    first, second = markers_of(script)
-    low = mark(first, script, "50")
-    mark(second, script, "70")
-    third = MarkerAssignment.objects.get(script=script, round=3).examiner
+    script, low, third = escalated(setup)
     reopen(low, setup.chair)
-    mark(first, script, "55")
+    mark(low.examiner, script, "55")
     assert not Resolution.objects.filter(is_current=True).exists()  # waiting for the third marker
     mark(third, script, "66")
     final = Resolution.objects.get(is_current=True)
